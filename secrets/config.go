@@ -1,0 +1,346 @@
+package secrets
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// ConfigEnvVar names the environment variable that points at the project
+// configuration file.
+const ConfigEnvVar = "DSTACK_SECRETS_CONFIG"
+
+// DefaultProjectName is the project that exists when there is no
+// configuration file: it uses the "file" backend with default options.
+const DefaultProjectName = "default"
+
+// DefaultBackendName is the backend of the implicit default project.
+const DefaultBackendName = "file"
+
+// Config is the project configuration: a YAML file such as
+//
+//	default_project: main
+//	projects:
+//	  main:
+//	    backend: file
+//	  team:
+//	    backend: vault
+//	    options:
+//	      address: https://vault.example.com:8200
+//	      mount: secret
+//
+// Unknown keys anywhere are errors, so that a typo never silently falls back
+// to a default.
+type Config struct {
+	// Path is the file the configuration was read from; empty for the
+	// implicit configuration used when there is no file.
+	Path string `yaml:"-"`
+	// DefaultProject is used when no project is named. When it is empty
+	// and there is exactly one project, that project is the default.
+	DefaultProject string `yaml:"default_project"`
+	// Projects maps project names to their backend settings.
+	Projects map[string]ProjectConfig `yaml:"projects"`
+}
+
+// ProjectConfig is one project's entry in the configuration.
+type ProjectConfig struct {
+	// Backend names a backend of the Registry, e.g. "file", "keyring" or
+	// "vault".
+	Backend string `yaml:"backend"`
+	// Options are the backend's own options, decoded by the backend.
+	Options Options `yaml:"options"`
+}
+
+// Options are a backend's options as written in the configuration file.
+// Backends decode them into their own struct with Decode.
+type Options map[string]any
+
+// Decode decodes o into the struct pointed to by v, whose fields carry yaml
+// tags. A key that matches no field is an error wrapping ErrInvalidConfig
+// that lists the valid keys; so is a value of the wrong type.
+func (o Options) Decode(backend string, v any) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("secrets: Options.Decode needs a pointer to a struct, got %T", v)
+	}
+	valid := map[string]bool{}
+	var keys []string
+	t := rv.Elem().Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		valid[name] = true
+		keys = append(keys, name)
+	}
+	for _, k := range SortedNames(o) {
+		if !valid[k] {
+			return fmt.Errorf("%w: unknown option %q for backend %q (%s)", ErrInvalidConfig, k, backend, validKeys(keys))
+		}
+	}
+	if len(o) == 0 {
+		return nil
+	}
+	data, err := yaml.Marshal(map[string]any(o))
+	if err != nil {
+		return fmt.Errorf("%w: options of backend %q: %v", ErrInvalidConfig, backend, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: options of backend %q: %s", ErrInvalidConfig, backend, yamlErrorText(err))
+	}
+	return nil
+}
+
+func yamlErrorText(err error) string {
+	s := strings.TrimPrefix(err.Error(), "yaml: ")
+	s = strings.ReplaceAll(s, "unmarshal errors:\n  ", "")
+	return strings.ReplaceAll(s, "\n  ", "; ")
+}
+
+// DefaultConfig returns the configuration used when there is no
+// configuration file: one project, "default", on the "file" backend.
+func DefaultConfig() *Config {
+	return &Config{
+		DefaultProject: DefaultProjectName,
+		Projects:       map[string]ProjectConfig{DefaultProjectName: {Backend: DefaultBackendName}},
+	}
+}
+
+// ConfigPath returns the configuration file to read: override when it is not
+// empty, else $DSTACK_SECRETS_CONFIG, else ~/.dstack/secrets.yml. explicit
+// reports whether the path was named by override or the environment, in
+// which case a missing file is an error rather than the implicit default.
+func ConfigPath(env Env, override string) (path string, explicit bool, err error) {
+	if override != "" {
+		return override, true, nil
+	}
+	if p := env.LookupEnv(ConfigEnvVar); p != "" {
+		return p, true, nil
+	}
+	home, err := env.Home()
+	if err != nil {
+		return "", false, err
+	}
+	return filepath.Join(home, ".dstack", "secrets.yml"), false, nil
+}
+
+// LoadConfigFor finds and loads the configuration as ConfigPath describes.
+// A missing default file gives DefaultConfig; a missing explicitly named file
+// is an error.
+func LoadConfigFor(env Env, override string) (*Config, error) {
+	path, explicit, err := ConfigPath(env, override)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := LoadConfig(path)
+	if errors.Is(err, fs.ErrNotExist) && !explicit {
+		return DefaultConfig(), nil
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		source := "--config"
+		if override == "" {
+			source = "$" + ConfigEnvVar
+		}
+		return nil, fmt.Errorf("%w: configuration file %s (named by %s) does not exist; create it or unset %s", ErrInvalidConfig, path, source, source)
+	}
+	return cfg, err
+}
+
+// LoadConfig reads and validates the configuration file at path. A missing
+// file gives an error wrapping fs.ErrNotExist; anything malformed gives an
+// error wrapping ErrInvalidConfig that names the file, the line and the fix.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: cannot read configuration file: %v", ErrInvalidConfig, err)
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	cfg.Path = path
+	return cfg, nil
+}
+
+// ParseConfig parses and validates a configuration document. An empty
+// document gives DefaultConfig.
+func ParseConfig(data []byte) (*Config, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%w: not valid YAML: %s", ErrInvalidConfig, yamlErrorText(err))
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return DefaultConfig(), nil
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return DefaultConfig(), nil
+	}
+	if err := checkKeys(root, "the top level", "default_project", "projects"); err != nil {
+		return nil, err
+	}
+	cfg := &Config{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key, val := root.Content[i], root.Content[i+1]
+		switch key.Value {
+		case "default_project":
+			if val.Kind != yaml.ScalarNode {
+				return nil, fmt.Errorf("%w: line %d: default_project must be a project name", ErrInvalidConfig, val.Line)
+			}
+			cfg.DefaultProject = val.Value
+		case "projects":
+			if val.Kind != yaml.MappingNode {
+				if val.Tag == "!!null" {
+					continue
+				}
+				return nil, fmt.Errorf("%w: line %d: projects must be a mapping of project names to settings", ErrInvalidConfig, val.Line)
+			}
+			cfg.Projects = map[string]ProjectConfig{}
+			for j := 0; j+1 < len(val.Content); j += 2 {
+				pk, pv := val.Content[j], val.Content[j+1]
+				if err := ValidateProject(pk.Value); err != nil {
+					return nil, fmt.Errorf("line %d: %w", pk.Line, err)
+				}
+				if _, dup := cfg.Projects[pk.Value]; dup {
+					return nil, fmt.Errorf("%w: line %d: project %q is defined twice", ErrInvalidConfig, pk.Line, pk.Value)
+				}
+				pc, err := parseProject(pk.Value, pv)
+				if err != nil {
+					return nil, err
+				}
+				cfg.Projects[pk.Value] = pc
+			}
+		}
+	}
+	if len(cfg.Projects) == 0 {
+		def := DefaultConfig()
+		if cfg.DefaultProject != "" && cfg.DefaultProject != DefaultProjectName {
+			return nil, fmt.Errorf("%w: default_project %q is not defined under projects", ErrUnknownProject, cfg.DefaultProject)
+		}
+		return def, nil
+	}
+	if cfg.DefaultProject != "" {
+		if _, ok := cfg.Projects[cfg.DefaultProject]; !ok {
+			return nil, fmt.Errorf("%w: default_project %q is not defined under projects (defined: %s)", ErrUnknownProject, cfg.DefaultProject, strings.Join(SortedNames(cfg.Projects), ", "))
+		}
+	}
+	return cfg, nil
+}
+
+func parseProject(name string, n *yaml.Node) (ProjectConfig, error) {
+	var pc ProjectConfig
+	if n.Kind != yaml.MappingNode {
+		return pc, fmt.Errorf("%w: line %d: project %q must be a mapping with a backend, e.g. \"backend: file\"", ErrInvalidConfig, n.Line, name)
+	}
+	if err := checkKeys(n, fmt.Sprintf("project %q", name), "backend", "options"); err != nil {
+		return pc, err
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, val := n.Content[i], n.Content[i+1]
+		switch key.Value {
+		case "backend":
+			if val.Kind != yaml.ScalarNode || val.Value == "" {
+				return pc, fmt.Errorf("%w: line %d: backend of project %q must be a backend name such as file, keyring or vault", ErrInvalidConfig, val.Line, name)
+			}
+			pc.Backend = val.Value
+		case "options":
+			if val.Tag == "!!null" {
+				continue
+			}
+			if val.Kind != yaml.MappingNode {
+				return pc, fmt.Errorf("%w: line %d: options of project %q must be a mapping", ErrInvalidConfig, val.Line, name)
+			}
+			var opts map[string]any
+			if err := val.Decode(&opts); err != nil {
+				return pc, fmt.Errorf("%w: line %d: options of project %q: %s", ErrInvalidConfig, val.Line, name, yamlErrorText(err))
+			}
+			pc.Options = opts
+		}
+	}
+	if pc.Backend == "" {
+		return pc, fmt.Errorf("%w: line %d: project %q has no backend; add e.g. \"backend: file\"", ErrInvalidConfig, n.Line, name)
+	}
+	return pc, nil
+}
+
+func checkKeys(n *yaml.Node, where string, allowed ...string) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("%w: line %d: %s must be a mapping", ErrInvalidConfig, n.Line, where)
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		ok := false
+		for _, a := range allowed {
+			ok = ok || k.Value == a
+		}
+		if !ok {
+			return fmt.Errorf("%w: line %d: unknown key %q in %s (valid keys: %s)", ErrInvalidConfig, k.Line, k.Value, where, strings.Join(allowed, ", "))
+		}
+		if seen[k.Value] {
+			return fmt.Errorf("%w: line %d: key %q appears twice in %s", ErrInvalidConfig, k.Line, k.Value, where)
+		}
+		seen[k.Value] = true
+	}
+	return nil
+}
+
+// Project resolves a project name: name itself when it is not empty, else
+// the default project. It returns the resolved name and its settings; an
+// unknown name gives an error wrapping ErrUnknownProject that lists the
+// defined projects.
+func (c *Config) Project(name string) (string, ProjectConfig, error) {
+	if name == "" {
+		name = c.DefaultProject
+		if name == "" && len(c.Projects) == 1 {
+			for n := range c.Projects {
+				name = n
+			}
+		}
+		if name == "" {
+			return "", ProjectConfig{}, fmt.Errorf("%w: no project named and no default_project in %s; pass --project (defined: %s)", ErrUnknownProject, c.source(), strings.Join(SortedNames(c.Projects), ", "))
+		}
+	}
+	pc, ok := c.Projects[name]
+	if !ok {
+		return "", ProjectConfig{}, fmt.Errorf("%w %q: not defined in %s (defined: %s)", ErrUnknownProject, name, c.source(), strings.Join(SortedNames(c.Projects), ", "))
+	}
+	return name, pc, nil
+}
+
+func (c *Config) source() string {
+	if c.Path == "" {
+		return "the implicit configuration (no configuration file; create ~/.dstack/secrets.yml to define projects)"
+	}
+	return c.Path
+}
+
+// ExpandHome replaces a leading "~/" (or a lone "~") in path with the home
+// directory from env.
+func ExpandHome(env Env, path string) (string, error) {
+	if path != "~" && !strings.HasPrefix(path, "~/") {
+		return path, nil
+	}
+	home, err := env.Home()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, strings.TrimPrefix(path, "~")), nil
+}

@@ -1,0 +1,143 @@
+package secrets
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+)
+
+// PromptFunc asks the person at the terminal for a secret input (such as a
+// passphrase) without echoing it. It returns an error when no terminal is
+// available.
+type PromptFunc func(ctx context.Context, prompt string) (string, error)
+
+// Env is what an opener may learn about the process it runs in. Tests and
+// embedding programs fill it explicitly; DefaultEnv reads the real process.
+type Env struct {
+	// Getenv looks up an environment variable ("" when unset). Nil means
+	// os.Getenv.
+	Getenv func(key string) string
+	// HomeDir is the user's home directory, for default paths such as
+	// ~/.dstack/secrets. Empty means os.UserHomeDir.
+	HomeDir string
+	// Prompt asks for a secret input at a terminal; nil when there is no
+	// terminal, in which case backends that need one report how to supply
+	// the input otherwise.
+	Prompt PromptFunc
+}
+
+// LookupEnv returns the value of an environment variable through e.Getenv.
+func (e Env) LookupEnv(key string) string {
+	if e.Getenv == nil {
+		return os.Getenv(key)
+	}
+	return e.Getenv(key)
+}
+
+// Home returns e.HomeDir, or the process's home directory when it is empty.
+func (e Env) Home() (string, error) {
+	if e.HomeDir != "" {
+		return e.HomeDir, nil
+	}
+	h, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("%w: cannot find the home directory (%v); set HOME", ErrInvalidConfig, err)
+	}
+	return h, nil
+}
+
+// OpenRequest is everything an Opener gets to open a store.
+type OpenRequest struct {
+	// Scope is the project and repository the store is opened for.
+	Scope Scope
+	// Backend is the backend name the store is opened under, for messages.
+	Backend string
+	// Options are the backend's options from the project configuration;
+	// decode them with Options.Decode.
+	Options Options
+	// Env describes the process environment.
+	Env Env
+}
+
+// Opener opens a store of one backend. It decodes its own options from
+// req.Options (rejecting unknown keys) and must not retain req.Options.
+type Opener func(ctx context.Context, req OpenRequest) (Store, error)
+
+// Backend describes one backend a Registry can open.
+type Backend struct {
+	// Name is the value of "backend:" in the configuration, e.g. "file".
+	Name string
+	// Summary is a one-line description for help texts.
+	Summary string
+	// Open opens a store.
+	Open Opener
+}
+
+// Registry maps backend names to openers. The zero value is not usable;
+// create one with NewRegistry. A Registry is safe for concurrent Open calls
+// once all backends are registered.
+type Registry struct {
+	backends map[string]Backend
+}
+
+// NewRegistry returns a registry holding the given backends. It panics, like
+// Register, on a duplicate or malformed backend.
+func NewRegistry(backends ...Backend) *Registry {
+	r := &Registry{backends: make(map[string]Backend)}
+	for _, b := range backends {
+		r.Register(b)
+	}
+	return r
+}
+
+// Register adds a backend. It panics if the name is empty or already
+// registered, or if Open is nil: these are programming errors.
+func (r *Registry) Register(b Backend) {
+	if b.Name == "" || b.Open == nil {
+		panic("secrets: Register of a backend without a name or an opener")
+	}
+	if _, dup := r.backends[b.Name]; dup {
+		panic("secrets: Register called twice for backend " + b.Name)
+	}
+	r.backends[b.Name] = b
+}
+
+// Names returns the registered backend names, sorted.
+func (r *Registry) Names() []string {
+	return SortedNames(r.backends)
+}
+
+// Backends returns the registered backends sorted by name.
+func (r *Registry) Backends() []Backend {
+	out := make([]Backend, 0, len(r.backends))
+	for _, n := range r.Names() {
+		out = append(out, r.backends[n])
+	}
+	return out
+}
+
+// Open validates the request's scope and opens a store with the backend
+// named req.Backend. An unknown name gives an error wrapping
+// ErrUnknownBackend that lists the registered names.
+func (r *Registry) Open(ctx context.Context, req OpenRequest) (Store, error) {
+	if err := req.Scope.Validate(); err != nil {
+		return nil, err
+	}
+	b, ok := r.backends[req.Backend]
+	if !ok {
+		return nil, fmt.Errorf("%w %q (registered backends: %s; a custom backend must be registered by the program)",
+			ErrUnknownBackend, req.Backend, strings.Join(r.Names(), ", "))
+	}
+	return b.Open(ctx, req)
+}
+
+// validKeys lists the accepted keys of an options map for error messages.
+func validKeys(keys []string) string {
+	if len(keys) == 0 {
+		return "this backend takes no options"
+	}
+	sort.Strings(keys)
+	return "valid options: " + strings.Join(keys, ", ")
+}

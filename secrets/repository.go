@@ -1,0 +1,322 @@
+package secrets
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// DetectRepository returns the normalised identity of the git repository
+// that contains dir, reading .git directly (the git binary is not needed).
+//
+// The identity is the "origin" remote's URL normalised by
+// NormalizeRepository, so that every clone of one repository, over SSH or
+// HTTPS, shares its secrets. A repository without an origin remote is
+// identified by the absolute path of its main working tree. Linked worktrees
+// (where .git is a file) and submodules are followed to the repository they
+// belong to. Outside any repository the error wraps ErrNotInRepository.
+func DetectRepository(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrNotInRepository, err)
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	for cur := abs; ; {
+		id, found, err := repositoryAt(cur)
+		if err != nil {
+			return "", err
+		}
+		if found {
+			return id, nil
+		}
+		parent := filepath.Dir(cur)
+		if parent == cur {
+			break
+		}
+		cur = parent
+	}
+	return "", fmt.Errorf("%w: %s is not inside a git repository; cd into the repository whose secrets you want, or pass --repo (a remote URL such as github.com/org/repo, or a repository path)", ErrNotInRepository, abs)
+}
+
+// repositoryAt reports whether top holds a .git entry and, if so, the
+// repository identity.
+func repositoryAt(top string) (string, bool, error) {
+	dotgit := filepath.Join(top, ".git")
+	fi, err := os.Stat(dotgit)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("%w: cannot read %s: %v", ErrNotInRepository, dotgit, err)
+	}
+	gitDir := dotgit
+	if !fi.IsDir() {
+		data, err := os.ReadFile(dotgit)
+		if err != nil {
+			return "", false, fmt.Errorf("%w: cannot read %s: %v", ErrNotInRepository, dotgit, err)
+		}
+		line, _, _ := strings.Cut(string(data), "\n")
+		target, ok := strings.CutPrefix(strings.TrimSpace(line), "gitdir:")
+		if !ok {
+			return "", false, fmt.Errorf("%w: %s is a file without a \"gitdir:\" line; is the repository damaged?", ErrNotInRepository, dotgit)
+		}
+		gitDir = resolvePath(top, strings.TrimSpace(target))
+	}
+	commonDir := gitDir
+	if data, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
+		commonDir = resolvePath(gitDir, strings.TrimSpace(string(data)))
+	}
+	if _, err := os.Stat(filepath.Join(commonDir, "HEAD")); err != nil {
+		// Not a git directory (a stray .git entry); keep looking upwards.
+		return "", false, nil
+	}
+	mainTop := top
+	if commonDir != gitDir && filepath.Base(commonDir) == ".git" {
+		mainTop = filepath.Dir(commonDir)
+	}
+	remote, err := originURL(filepath.Join(commonDir, "config"))
+	if err != nil {
+		return "", false, err
+	}
+	if remote == "" {
+		id, err := normalizeLocal(mainTop)
+		return id, true, err
+	}
+	if isLocalRemote(remote) && !filepath.IsAbs(remote) && !strings.HasPrefix(remote, "file:") {
+		remote = resolvePath(mainTop, remote)
+	}
+	id, err := NormalizeRepository(remote)
+	if err != nil {
+		return "", false, fmt.Errorf("the origin remote of %s: %w", mainTop, err)
+	}
+	return id, true, nil
+}
+
+func resolvePath(base, p string) string {
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(base, p)
+	}
+	return filepath.Clean(p)
+}
+
+// originURL reads the first url of [remote "origin"] from a git config file.
+// A missing file gives "".
+func originURL(configPath string) (string, error) {
+	data, err := os.ReadFile(configPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w: cannot read %s: %v", ErrNotInRepository, configPath, err)
+	}
+	return gitConfigValue(data, "remote", "origin", "url"), nil
+}
+
+// gitConfigValue returns the first value of section.subsection.key in a git
+// config file (git-config(1) syntax: case-insensitive section and key names,
+// case-sensitive subsection, quotes, escapes, comments, continuation lines).
+func gitConfigValue(data []byte, section, subsection, key string) string {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	inSection := false
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' || line[0] == ';' {
+			continue
+		}
+		if line[0] == '[' {
+			end := strings.LastIndexByte(line, ']')
+			if end < 0 {
+				inSection = false
+				continue
+			}
+			inSection = matchSection(line[1:end], section, subsection)
+			rest := strings.TrimSpace(line[end+1:])
+			if rest == "" || rest[0] == '#' || rest[0] == ';' {
+				continue
+			}
+			line = rest // "[section] key = value" on one line
+		}
+		if !inSection {
+			continue
+		}
+		name, value, hasValue := strings.Cut(line, "=")
+		if !strings.EqualFold(strings.TrimSpace(name), key) || !hasValue {
+			continue
+		}
+		for strings.HasSuffix(value, "\\") && !strings.HasSuffix(value, "\\\\") && sc.Scan() {
+			value = value[:len(value)-1] + sc.Text()
+		}
+		return parseGitValue(value)
+	}
+	return ""
+}
+
+func matchSection(header, section, subsection string) bool {
+	header = strings.TrimSpace(header)
+	if name, sub, ok := strings.Cut(header, " "); ok {
+		sub = strings.TrimSpace(sub)
+		if len(sub) >= 2 && sub[0] == '"' && sub[len(sub)-1] == '"' {
+			sub = strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(sub[1 : len(sub)-1])
+		}
+		return strings.EqualFold(name, section) && sub == subsection
+	}
+	// Deprecated [section.subsection] syntax: subsection is case-insensitive.
+	name, sub, ok := strings.Cut(header, ".")
+	return ok && strings.EqualFold(name, section) && strings.EqualFold(sub, subsection)
+}
+
+func parseGitValue(v string) string {
+	var b strings.Builder
+	inQuote := false
+	v = strings.TrimSpace(v)
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '"':
+			inQuote = !inQuote
+		case c == '\\' && i+1 < len(v):
+			i++
+			switch v[i] {
+			case 'n':
+				b.WriteByte('\n')
+			case 't':
+				b.WriteByte('\t')
+			case 'b':
+				b.WriteByte('\b')
+			default:
+				b.WriteByte(v[i])
+			}
+		case (c == '#' || c == ';') && !inQuote:
+			return strings.TrimSpace(b.String())
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// isLocalRemote reports whether a remote URL names a path on this machine.
+func isLocalRemote(s string) bool {
+	if strings.HasPrefix(s, "file:") {
+		return true
+	}
+	if strings.Contains(s, "://") {
+		return false
+	}
+	return !isSCPLike(s)
+}
+
+// isSCPLike reports whether s has git's scp-like form [user@]host:path: a
+// colon before any slash, and not a Windows drive letter.
+func isSCPLike(s string) bool {
+	colon := strings.IndexByte(s, ':')
+	if colon <= 0 {
+		return false
+	}
+	if slash := strings.IndexAny(s, `/\`); slash >= 0 && slash < colon {
+		return false
+	}
+	return !(colon == 1 && len(s) > 2 && (s[2] == '\\' || s[2] == '/'))
+}
+
+// NormalizeRepository turns a git remote URL or a repository path into a
+// repository identity, so that every spelling of one repository gives the
+// same identity:
+//
+//	git@github.com:org/repo.git         -> github.com/org/repo
+//	ssh://git@github.com:22/org/repo    -> github.com/org/repo
+//	https://user:token@GitHub.com/org/repo.git/ -> github.com/org/repo
+//	github.com/org/repo                 -> github.com/org/repo
+//	/home/me/project (or file:///home/me/project) -> /home/me/project
+//
+// The host is lower-cased; user names, passwords, ports and a trailing
+// ".git" or "/" are dropped (credentials are never kept); the path keeps its
+// case. A relative local path is made absolute against the working
+// directory. Malformed input gives an error wrapping ErrInvalidScope.
+func NormalizeRepository(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", fmt.Errorf("%w: the repository is empty", ErrInvalidScope)
+	}
+	if strings.ContainsAny(s, "\x00\n\r") {
+		return "", fmt.Errorf("%w: the repository has a control character", ErrInvalidScope)
+	}
+	var host, p string
+	switch {
+	case strings.HasPrefix(s, "file:"):
+		u, err := url.Parse(s)
+		if err != nil {
+			return "", fmt.Errorf("%w: cannot parse repository URL: %v", ErrInvalidScope, redactURLError(err))
+		}
+		return normalizeLocal(filepath.FromSlash(u.Path))
+	case strings.Contains(s, "://"):
+		u, err := url.Parse(s)
+		if err != nil {
+			return "", fmt.Errorf("%w: cannot parse repository URL: %v", ErrInvalidScope, redactURLError(err))
+		}
+		host, p = u.Hostname(), u.Path
+	case isSCPLike(s):
+		hostPart, pathPart, _ := strings.Cut(s, ":")
+		if at := strings.LastIndexByte(hostPart, '@'); at >= 0 {
+			hostPart = hostPart[at+1:]
+		}
+		host, p = hostPart, pathPart
+	case filepath.IsAbs(s) || strings.HasPrefix(s, "."):
+		return normalizeLocal(s)
+	default:
+		// host/path without a scheme, such as github.com/org/repo, the form
+		// identities take: accepted when the first segment looks like a host.
+		first, rest, ok := strings.Cut(s, "/")
+		if !ok || !strings.Contains(first, ".") || rest == "" {
+			return normalizeLocal(s)
+		}
+		host, p = first, rest
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "" {
+		return "", fmt.Errorf("%w: repository URL has no host", ErrInvalidScope)
+	}
+	p = strings.Trim(path.Clean("/"+strings.ReplaceAll(p, `\`, "/")), "/")
+	p = strings.TrimSuffix(p, ".git")
+	p = strings.Trim(p, "/")
+	if p == "" || p == "." {
+		return "", fmt.Errorf("%w: repository URL for host %s has no path (expected host/owner/repository)", ErrInvalidScope, host)
+	}
+	id := host + "/" + p
+	if err := (Scope{Project: "x", Repository: id}).Validate(); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// redactURLError drops the URL (which may hold credentials) from a url.Parse
+// error.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+func normalizeLocal(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrInvalidScope, err)
+	}
+	id := filepath.ToSlash(filepath.Clean(abs))
+	if id == "/" {
+		return "", fmt.Errorf("%w: the file system root is not a repository", ErrInvalidScope)
+	}
+	return id, nil
+}

@@ -1,0 +1,170 @@
+package secrets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+)
+
+// Store holds the secrets of one Scope. Implementations must be safe for
+// concurrent use by multiple goroutines, and every method must return
+// promptly with the context's error (unwrapped or wrapped with %w) once ctx
+// is done.
+//
+// Every method validates the names it is given with ValidateName (and Set
+// validates the value with ValidateValue) before touching storage, so an
+// invalid name or value is reported as ErrInvalidName or ErrInvalidValue and
+// changes nothing.
+type Store interface {
+	// List returns the names of the secrets in the store's scope, sorted in
+	// ascending byte order, without duplicates. An empty scope gives an empty
+	// (possibly nil) slice and a nil error. List never returns values.
+	List(ctx context.Context) ([]string, error)
+
+	// Get returns the value stored under name, byte for byte as it was set.
+	// A missing name gives an error that wraps ErrNotFound.
+	Get(ctx context.Context, name string) (string, error)
+
+	// Set stores value under name, creating the secret or replacing its
+	// value. When Set returns nil the value is durable: a later Get, from
+	// this process or another one, returns it. When Set fails, the previous
+	// value (or absence) of name is left as it was.
+	Set(ctx context.Context, name, value string) error
+
+	// Delete removes the secret name, so that it no longer appears in List
+	// and Get reports ErrNotFound. Deleting a missing name gives an error
+	// that wraps ErrNotFound.
+	Delete(ctx context.Context, name string) error
+}
+
+// Creator is an optional interface for stores that can create a secret only
+// if it does not exist yet, atomically with respect to other writers. Use
+// the Create helper rather than asserting it directly.
+type Creator interface {
+	// Create stores value under name if name does not exist, and returns an
+	// error wrapping ErrExists (changing nothing) if it does.
+	Create(ctx context.Context, name, value string) error
+}
+
+// BulkGetter is an optional interface for stores that can read every secret
+// of their scope in fewer round trips than one Get per secret. Use the
+// GetAll helper rather than asserting it directly.
+type BulkGetter interface {
+	// GetAll returns every secret of the scope as a name to value map. The
+	// result is a snapshot: each value is whole, as it was set by one Set.
+	GetAll(ctx context.Context) (map[string]string, error)
+}
+
+// Create stores value under name only if name does not exist yet. It uses
+// the store's Creator implementation when it has one, which is atomic;
+// otherwise it checks with Get and then calls Set, which can race with a
+// concurrent writer of the same name. An existing name gives an error
+// wrapping ErrExists.
+func Create(ctx context.Context, s Store, name, value string) error {
+	if c, ok := s.(Creator); ok {
+		return c.Create(ctx, name, value)
+	}
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	if err := ValidateValue(value); err != nil {
+		return err
+	}
+	_, err := s.Get(ctx, name)
+	switch {
+	case err == nil:
+		return fmt.Errorf("secret %q: %w", name, ErrExists)
+	case !errors.Is(err, ErrNotFound):
+		return err
+	}
+	return s.Set(ctx, name, value)
+}
+
+// MaxConcurrentReads is how many Get calls GetAll keeps in flight at once
+// for a store that does not implement BulkGetter.
+const MaxConcurrentReads = 16
+
+// GetAll returns every secret of the store's scope as a name to value map.
+// It uses the store's BulkGetter implementation when it has one; otherwise
+// it lists the names and reads them with at most MaxConcurrentReads Get
+// calls in flight. A secret deleted between List and Get makes GetAll fail
+// with an error wrapping ErrNotFound (ErrConflict is not used: the caller
+// can simply retry); it never returns part of a value.
+func GetAll(ctx context.Context, s Store) (map[string]string, error) {
+	if b, ok := s.(BulkGetter); ok {
+		return b.GetAll(ctx)
+	}
+	names, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	values := make([]string, len(names))
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	sem := make(chan struct{}, MaxConcurrentReads)
+	for i, name := range names {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			v, err := s.Get(ctx, name)
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+					cancel()
+				}
+				mu.Unlock()
+				return
+			}
+			values[i] = v
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(names))
+	for i, name := range names {
+		out[name] = values[i]
+	}
+	return out, nil
+}
+
+// Close releases the resources held by s if it implements io.Closer, and
+// does nothing otherwise.
+func Close(s Store) error {
+	if c, ok := s.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// SortedNames returns the keys of m in ascending order. Backends use it to
+// satisfy List's ordering rule.
+func SortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
