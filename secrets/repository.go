@@ -238,11 +238,12 @@ func isSCPLike(s string) bool {
 //	https://user:token@GitHub.com/org/repo.git/ -> github.com/org/repo
 //	github.com/org/repo                 -> github.com/org/repo
 //	/home/me/project (or file:///home/me/project) -> /home/me/project
+//	./project                           -> /abs/path/of/project
 //
 // The host is lower-cased; user names, passwords, ports and a trailing
 // ".git" or "/" are dropped (credentials are never kept); the path keeps its
-// case. A relative local path is made absolute against the working
-// directory. Malformed input gives an error wrapping ErrInvalidScope.
+// case. A relative local path must start with ./ or ../ and is made
+// absolute against the working directory; "x/y" is read as host x, path y. Malformed input gives an error wrapping ErrInvalidScope.
 func NormalizeRepository(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -274,11 +275,11 @@ func NormalizeRepository(s string) (string, error) {
 	case filepath.IsAbs(s) || strings.HasPrefix(s, "."):
 		return normalizeLocal(s)
 	default:
-		// host/path without a scheme, such as github.com/org/repo, the form
-		// identities take: accepted when the first segment looks like a host.
+		// host/path without a scheme, such as github.com/org/repo: the form
+		// identities take. (Relative paths must start with ./ or ../.)
 		first, rest, ok := strings.Cut(s, "/")
-		if !ok || !strings.Contains(first, ".") || rest == "" {
-			return normalizeLocal(s)
+		if !ok || first == "" {
+			return "", fmt.Errorf("%w: %q is neither a repository URL (such as github.com/org/repo) nor a path (start a relative path with ./)", ErrInvalidScope, printableName(s))
 		}
 		host, p = first, rest
 	}
