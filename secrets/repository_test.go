@@ -161,10 +161,10 @@ func TestDetectRepository(t *testing.T) {
 
 func TestGitConfigSyntax(t *testing.T) {
 	cases := map[string]string{
-		"[remote \"origin\"]\n\turl = \"https://github.com/org/repo\" # comment\n":       "github.com/org/repo",
-		"[Remote \"origin\"]\n\tURL=git@github.com:org/repo.git\n":                       "github.com/org/repo",
-		"[remote.origin]\n\turl = https://github.com/org/repo\n":                          "github.com/org/repo",
-		"[remote \"origin\"] url = https://github.com/org/repo\n":                         "github.com/org/repo",
+		"[remote \"origin\"]\n\turl = \"https://github.com/org/repo\" # comment\n": "github.com/org/repo",
+		"[Remote \"origin\"]\n\tURL=git@github.com:org/repo.git\n":                 "github.com/org/repo",
+		"[remote.origin]\n\turl = https://github.com/org/repo\n":                   "github.com/org/repo",
+		"[remote \"origin\"] url = https://github.com/org/repo\n":                  "github.com/org/repo",
 		"; c\n# c\n[remote \"Origin\"]\n\turl = https://wrong.example/x/y\n[remote \"origin\"]\n\turl = https://github.com/org/repo\n\turl = https://second.example/a/b\n": "github.com/org/repo",
 	}
 	for cfg, want := range cases {
