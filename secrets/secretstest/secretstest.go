@@ -514,14 +514,14 @@ func testConcurrentOneStore(t *testing.T, open OpenFunc, opts Options) {
 			for i := range opts.OpsPerWorker {
 				name := fmt.Sprintf("W%d_%d", w, i)
 				if err := s.Set(ctx, name, name+"-value"); err != nil {
-					errs <- fmt.Errorf("Set(%s): %w", name, err)
+					errs <- fmt.Errorf("set %s: %w", name, err)
 					continue
 				}
 				if v, err := s.Get(ctx, name); err != nil || v != name+"-value" {
-					errs <- fmt.Errorf("Get(%s) after Set: err %v, value matches: %v", name, err, v == name+"-value")
+					errs <- fmt.Errorf("value read back after Set(%s): err %v, matches: %v", name, err, v == name+"-value")
 				}
 				if _, err := s.List(ctx); err != nil {
-					errs <- fmt.Errorf("List: %w", err)
+					errs <- fmt.Errorf("list: %w", err)
 				}
 			}
 		}()
@@ -556,7 +556,7 @@ func testConcurrentStores(t *testing.T, open OpenFunc, opts Options) {
 			for i := range opts.OpsPerWorker {
 				name := fmt.Sprintf("S%d_%d", w, i)
 				if err := s.Set(ctx, name, "v"); err != nil {
-					errs <- fmt.Errorf("Set(%s): %w", name, err)
+					errs <- fmt.Errorf("set %s: %w", name, err)
 				}
 			}
 		}()

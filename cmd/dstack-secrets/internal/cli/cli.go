@@ -160,14 +160,11 @@ func commandNames(cmds []*command) string {
 	return strings.Join(names, ", ")
 }
 
-// selected returns the subcommand that the root command's last Parse
-// dispatched to (the first argument after the global flags), or nil.
-func selected(root *ffcli.Command, cmds []*command) *command {
-	if !root.FlagSet.Parsed() || root.FlagSet.NArg() == 0 {
-		return nil
-	}
+// selected returns the subcommand that the root command's Parse reached
+// (its flag set was parsed), or nil.
+func selected(_ *ffcli.Command, cmds []*command) *command {
 	for _, c := range cmds {
-		if c.Name == root.FlagSet.Arg(0) {
+		if c.FlagSet.Parsed() {
 			return c
 		}
 	}
@@ -323,7 +320,7 @@ func where(r backends.Resolved) string {
 // flagErrorText describes a flag parsing error. An undefined flag is not
 // echoed: it may be a secret value that starts with '-'.
 func flagErrorText(cmd string, err error) string {
-	msg := err.Error()
+	msg := strings.TrimPrefix(err.Error(), "error parsing commandline arguments: ")
 	if strings.HasPrefix(msg, "flag provided but not defined") {
 		return fmt.Sprintf("%s: unknown flag (to pass an argument that starts with '-', such as a value, put it after '--')", cmd)
 	}
