@@ -274,7 +274,7 @@ func (s *Store) Create(ctx context.Context, name, value string) error {
 	}
 	return s.update(ctx, func(repo map[string]string) (bool, error) {
 		if _, ok := repo[name]; ok {
-			return false, fmt.Errorf("secret %q in %v: %w", name, s.scope, secrets.ErrExists)
+			return false, fmt.Errorf("%w: %q in %v", secrets.ErrExists, name, s.scope)
 		}
 		repo[name] = value
 		return true, nil
@@ -303,7 +303,7 @@ func validate(name, value string) error {
 }
 
 func (s *Store) notFound(name string) error {
-	return fmt.Errorf("secret %q in %v: %w", name, s.scope, secrets.ErrNotFound)
+	return fmt.Errorf("%w: %q in %v", secrets.ErrNotFound, name, s.scope)
 }
 
 // read returns the current document (an empty one when the store file does

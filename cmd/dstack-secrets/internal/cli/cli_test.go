@@ -171,7 +171,7 @@ func TestOverwriteAndDeleteNeedConfirmation(t *testing.T) {
 	if !bytes.Equal(before, h.storeBytes()) {
 		t.Errorf("a refused command changed the store")
 	}
-	h.want(h.run("", "delete", "-y", "MISSING"), 1, `secret "MISSING"`)
+	h.want(h.run("", "delete", "-y", "MISSING"), 1, `secret not found: "MISSING" in project "default"`)
 	h.want(h.run("", "delete", "MISSING"), 1, "not found")
 }
 
