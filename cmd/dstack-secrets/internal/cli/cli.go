@@ -28,8 +28,12 @@ const (
 
 // Params are the CLI's connections to the outside world.
 type Params struct {
-	Stdin  io.Reader
+	// Stdin is read for values and confirmations; prompts are masked when
+	// it is a terminal (*os.File). Nil means empty input.
+	Stdin io.Reader
+	// Stdout receives command output (names, values, exported files).
 	Stdout io.Writer
+	// Stderr receives prompts, progress messages and errors.
 	Stderr io.Writer
 	// Getenv looks up environment variables; nil means os.Getenv.
 	Getenv func(string) string
