@@ -1,0 +1,441 @@
+// Command report turns the raw results of bench/run (go test -bench
+// output, benchstat tables, bench/scale measurements, CPU profiles and
+// hyperfine JSON) into BENCHMARKS.md, and prints the headline figures.
+//
+//	go run ./bench/report -results DIR -out BENCHMARKS.md
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+func main() {
+	results := flag.String("results", "", "directory of raw results written by bench/run")
+	out := flag.String("out", "BENCHMARKS.md", "markdown file to write")
+	flag.Parse()
+	var md strings.Builder
+	r := &report{dir: *results, md: &md}
+	if err := r.write(); err != nil {
+		fmt.Fprintln(os.Stderr, "report:", err)
+		os.Exit(1)
+	}
+	if err := os.WriteFile(*out, []byte(md.String()), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "report:", err)
+		os.Exit(1)
+	}
+	fmt.Print(r.summary.String())
+}
+
+type report struct {
+	dir     string
+	md      *strings.Builder
+	summary strings.Builder
+}
+
+func (r *report) p(format string, args ...any) { fmt.Fprintf(r.md, format, args...) }
+
+func (r *report) read(name string) string {
+	data, err := os.ReadFile(filepath.Join(r.dir, name))
+	if err != nil {
+		return ""
+	}
+	return string(data)
+}
+
+// bench is the medians of one benchmark's runs.
+type bench struct {
+	ns, bytes, allocs float64
+	runs              int
+}
+
+var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:\s+([\d.]+) B/op)?(?:\s+([\d.]+) allocs/op)?`)
+
+// parseBench returns the median ns/op, B/op and allocs/op of every
+// benchmark in go test -bench output.
+func parseBench(text string) map[string]bench {
+	type samples struct{ ns, b, a []float64 }
+	all := map[string]*samples{}
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		m := benchLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		s := all[m[1]]
+		if s == nil {
+			s = &samples{}
+			all[m[1]] = s
+		}
+		ns, _ := strconv.ParseFloat(m[2], 64)
+		b, _ := strconv.ParseFloat(m[3], 64)
+		a, _ := strconv.ParseFloat(m[4], 64)
+		s.ns, s.b, s.a = append(s.ns, ns), append(s.b, b), append(s.a, a)
+	}
+	out := map[string]bench{}
+	for k, s := range all {
+		out[k] = bench{median(s.ns), median(s.b), median(s.a), len(s.ns)}
+	}
+	return out
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	if len(xs)%2 == 1 {
+		return xs[len(xs)/2]
+	}
+	return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
+}
+
+// dur formats nanoseconds.
+func dur(ns float64) string {
+	switch {
+	case ns == 0:
+		return "-"
+	case ns < 1e3:
+		return fmt.Sprintf("%.0f ns", ns)
+	case ns < 1e6:
+		return fmt.Sprintf("%.1f µs", ns/1e3)
+	case ns < 1e9:
+		return fmt.Sprintf("%.2f ms", ns/1e6)
+	default:
+		return fmt.Sprintf("%.2f s", ns/1e9)
+	}
+}
+
+func size(b float64) string {
+	switch {
+	case b < 1024:
+		return fmt.Sprintf("%.0f B", b)
+	case b < 1024*1024:
+		return fmt.Sprintf("%.1f KiB", b/1024)
+	default:
+		return fmt.Sprintf("%.1f MiB", b/1024/1024)
+	}
+}
+
+func ratio(x float64) string {
+	if x >= 10 {
+		return fmt.Sprintf("%.0fx", x)
+	}
+	return fmt.Sprintf("%.1fx", x)
+}
+
+func (r *report) write() error {
+	r.p("# Benchmarks\n\n")
+	r.p("Produced by one run of [`bench/run`](bench/run) on the machine below; every comparison ran side by side\n")
+	r.p("in that run. Machines like this one are noisy: read the **ratios**, not the absolute times.\n")
+	r.p("Go benchmark figures are medians of `-count` runs (benchstat tables with confidence intervals are at the\n")
+	r.p("end); whole-process times are hyperfine medians.\n\n```\n%s```\n\n", r.read("env.txt"))
+	r.peers()
+	r.fileBenchmarks()
+	r.scaling()
+	r.profiles()
+	r.cli()
+	for _, extra := range []string{"keyring.md", "vault.md"} {
+		if s := r.read(extra); s != "" {
+			r.p("%s\n", s)
+		}
+	}
+	r.raw()
+	return nil
+}
+
+func (r *report) peers() {
+	res := parseBench(r.read("peers.txt"))
+	if len(res) == 0 {
+		return
+	}
+	r.p("## File backend vs 99designs/keyring FileBackend\n\n")
+	r.p("99designs/keyring's FileBackend keeps one JWE file per item and derives a key with PBKDF2 (8,192\n")
+	r.p("rounds, fresh salt) on every Get and Set; ours decrypts one age file per project (X25519, then\n")
+	r.p("ChaCha20-Poly1305) and serves every secret from it. \"Read all\" opens a fresh handle and reads every\n")
+	r.p("secret of the repository, as `run` does when it starts a workflow. \"Set one\" replaces one secret in a\n")
+	r.p("repository of 100 from a fresh handle, as an `add -y` process does; ours re-encrypts the whole file\n")
+	r.p("and fsyncs it and its directory, the peer writes one file without fsync.\n\n")
+	r.p("| operation | secrets | dstack-secrets file | 99designs FileBackend | ratio (peer / ours) | allocated: ours / peer |\n|---|---:|---:|---:|---:|---:|\n")
+	var names []string
+	for k := range res {
+		if strings.HasSuffix(k, "/impl=dstack") {
+			names = append(names, strings.TrimSuffix(k, "/impl=dstack"))
+		}
+	}
+	sort.Slice(names, func(i, j int) bool { return benchOrder(names[i]) < benchOrder(names[j]) })
+	for _, k := range names {
+		ours, peer := res[k+"/impl=dstack"], res[k+"/impl=99designs"]
+		op, n := splitName(k)
+		label := map[string]string{"BenchmarkReadAll": "read all", "BenchmarkSetOne": "set one"}[op]
+		x := peer.ns / ours.ns
+		r.p("| %s | %s | %s | %s | **%s** | %s / %s |\n", label, n, dur(ours.ns), dur(peer.ns), ratio(x), size(ours.bytes), size(peer.bytes))
+		if op == "BenchmarkReadAll" && n == "100" {
+			verdict := "met"
+			if x < 100 {
+				verdict = "NOT met"
+			}
+			fmt.Fprintf(&r.summary, "read all 100 secrets: dstack-secrets %s, 99designs FileBackend %s: %s faster (target 100x: %s)\n", dur(ours.ns), dur(peer.ns), ratio(x), verdict)
+		}
+	}
+	r.p("\nTarget: reading all of 100 secrets at least 100x faster than the peer: ")
+	if ours, peer := res["BenchmarkReadAll/n=100/impl=dstack"], res["BenchmarkReadAll/n=100/impl=99designs"]; ours.ns > 0 && peer.ns/ours.ns >= 100 {
+		r.p("**met** (%s).\n\n", ratio(peer.ns/ours.ns))
+	} else {
+		r.p("**not met**.\n\n")
+	}
+}
+
+// splitName splits "BenchmarkX/n=10" into "BenchmarkX" and "10".
+func splitName(k string) (string, string) {
+	op, rest, _ := strings.Cut(k, "/n=")
+	n, _, _ := strings.Cut(rest, "/")
+	return op, n
+}
+
+func benchOrder(k string) string {
+	op, n := splitName(k)
+	v, _ := strconv.Atoi(n)
+	return fmt.Sprintf("%s/%012d", op, v)
+}
+
+func (r *report) fileBenchmarks() {
+	res := parseBench(r.read("file.txt"))
+	if len(res) == 0 {
+		return
+	}
+	ops := []struct{ bench, label, what string }{
+		{"BenchmarkOpen", "open", "fresh Store: read key, decrypt and decode the file, list (a new process's first read)"},
+		{"BenchmarkGetCold", "get (cold)", "fresh Store + one Get (what `get` pays)"},
+		{"BenchmarkList", "list (warm)", "List on an open Store, file unchanged (cache checked against the age header)"},
+		{"BenchmarkGet", "get (warm)", "Get on an open Store, file unchanged"},
+		{"BenchmarkSet", "set", "replace one value: lock, re-encrypt the whole file, fsync, rename, fsync the directory"},
+	}
+	var sizes []int
+	seen := map[int]bool{}
+	for k := range res {
+		_, n := splitName(k)
+		v, _ := strconv.Atoi(n)
+		if !seen[v] {
+			seen[v] = true
+			sizes = append(sizes, v)
+		}
+	}
+	sort.Ints(sizes)
+	r.p("## File backend: open, list, get, set by store size (`go test -bench ./backends/file/`)\n\n")
+	r.p("| operation |")
+	for _, n := range sizes {
+		r.p(" %d secrets |", n)
+	}
+	r.p(" what it measures |\n|---|")
+	for range sizes {
+		r.p("---:|")
+	}
+	r.p("---|\n")
+	for _, op := range ops {
+		r.p("| %s |", op.label)
+		for _, n := range sizes {
+			b := res[fmt.Sprintf("%s/n=%d", op.bench, n)]
+			r.p(" %s<br>%s |", dur(b.ns), size(b.bytes))
+		}
+		r.p(" %s |\n", op.what)
+		var parts []string
+		for _, n := range sizes {
+			parts = append(parts, fmt.Sprintf("%d: %s", n, dur(res[fmt.Sprintf("%s/n=%d", op.bench, n)].ns)))
+		}
+		fmt.Fprintf(&r.summary, "file %-11s %s\n", op.label, strings.Join(parts, ", "))
+	}
+	r.p("\nEach cell: median time per operation, then bytes allocated per operation. Values are 40 bytes.\n\n")
+}
+
+type scaleRow struct {
+	n, bytes    int64
+	op          string
+	ns, peakKiB int64
+}
+
+func (r *report) scaling() {
+	text := r.read("scale.tsv")
+	if text == "" {
+		return
+	}
+	rows := map[int64]map[string]scaleRow{}
+	var ns []int64
+	for i, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		f := strings.Split(line, "\t")
+		if i == 0 || len(f) != 5 {
+			continue
+		}
+		var row scaleRow
+		row.n, _ = strconv.ParseInt(f[0], 10, 64)
+		row.bytes, _ = strconv.ParseInt(f[1], 10, 64)
+		row.op = f[2]
+		row.ns, _ = strconv.ParseInt(f[3], 10, 64)
+		row.peakKiB, _ = strconv.ParseInt(f[4], 10, 64)
+		if rows[row.n] == nil {
+			rows[row.n] = map[string]scaleRow{}
+			ns = append(ns, row.n)
+		}
+		rows[row.n][row.op] = row
+	}
+	slices.Sort(ns)
+	r.p("## File backend scaling: one fresh process per operation (`bench/scale`)\n\n")
+	r.p("Each operation runs in its own process, as the CLI does; time is measured inside the process (open the\n")
+	r.p("store, then the operation), peak memory is the process's VmHWM. The empty process is the floor.\n\n")
+	r.p("![File backend scaling](bench/scaling.png)\n\n")
+	r.p("| secrets | store file | list | get | read all | set one | list: time per KiB stored | peak memory: empty / list / read all / set |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, n := range ns {
+		m := rows[n]
+		perKiB := float64(m["list"].ns) / (float64(m["list"].bytes) / 1024)
+		r.p("| %d | %s | %s | %s | %s | %s | %s | %.1f / %.1f / %.1f / %.1f MiB |\n", n, size(float64(m["list"].bytes)),
+			dur(float64(m["list"].ns)), dur(float64(m["get"].ns)), dur(float64(m["getall"].ns)), dur(float64(m["set"].ns)),
+			dur(perKiB), kib(m["none"].peakKiB), kib(m["list"].peakKiB), kib(m["getall"].peakKiB), kib(m["set"].peakKiB))
+	}
+	if len(ns) >= 2 {
+		a, b := rows[ns[len(ns)-2]]["list"], rows[ns[len(ns)-1]]["list"]
+		r.p("\nFrom %d to %d secrets the stored bytes grow %.1fx and the time of list grows %.1fx: beyond a fixed\n", a.n, b.n, float64(b.bytes)/float64(a.bytes), float64(b.ns)/float64(a.ns))
+		r.p("cost of about a millisecond (process work, reading the key, X25519), cost is linear in the stored bytes.\n")
+		r.p("Peak memory above the empty process is a small multiple of the store size (the plaintext, the decoded\n")
+		r.p("maps and, for set, the re-encoded copy).\n\n")
+		fmt.Fprintf(&r.summary, "scaling: list %d -> %d secrets: bytes x%.1f, time x%.1f\n", a.n, b.n, float64(b.bytes)/float64(a.bytes), float64(b.ns)/float64(a.ns))
+	}
+}
+
+func kib(k int64) float64 { return float64(k) / 1024 }
+
+// categories group a CPU profile's functions by what they do.
+var categories = []struct {
+	name string
+	re   *regexp.Regexp
+}{
+	{"JSON encoding and decoding (encoding/json)", regexp.MustCompile(`^encoding/json|^unicode/utf8|^strconv`)},
+	{"age encryption (ChaCha20-Poly1305, X25519, HKDF)", regexp.MustCompile(`chacha20|poly1305|filippo\.io|curve25519|x25519|hkdf|sha256|crypto/`)},
+	{"maps and strings (building the name→value maps)", regexp.MustCompile(`^runtime\.(mapassign|mapaccess|makemap|growWork|evacuate|memhash|aeshash|strhash|concatstring|slicebytetostring|rawstring)|^internal/runtime/maps|^runtime\.memmove|^runtime\.memequal`)},
+	{"Go runtime: allocation and garbage collection", regexp.MustCompile(`^runtime\.|^internal/runtime`)},
+	{"system calls (read, write, fsync, rename)", regexp.MustCompile(`^syscall|^internal/poll|^os\.|^internal/syscall`)},
+	{"sorting names", regexp.MustCompile(`^sort\.|^slices\.`)},
+}
+
+var pprofLine = regexp.MustCompile(`^\s*([\d.]+)(\w*)\s+([\d.]+)%\s+[\d.]+%\s+[\d.]+\w*\s+[\d.]+%\s+(.+)$`)
+
+func (r *report) profiles() {
+	var done bool
+	for _, op := range []string{"Open", "Set"} {
+		text := r.read("profile-" + op + ".txt")
+		if text == "" {
+			continue
+		}
+		if !done {
+			r.p("## Where the time goes (CPU profile at the largest store)\n\n")
+			r.p("`go test -bench` with `-cpuprofile` on the largest store size, flat time grouped by what the\n")
+			r.p("functions do (`go tool pprof -top`; the top functions are listed below each table).\n\n")
+			done = true
+		}
+		share := map[string]float64{}
+		var top []string
+		for _, line := range strings.Split(text, "\n") {
+			m := pprofLine.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			pct, _ := strconv.ParseFloat(m[3], 64)
+			fn := strings.TrimSpace(m[4])
+			cat := "other"
+			for _, c := range categories {
+				if c.re.MatchString(fn) {
+					cat = c.name
+					break
+				}
+			}
+			share[cat] += pct
+			if len(top) < 8 {
+				top = append(top, fmt.Sprintf("%5.1f%%  %s", pct, fn))
+			}
+		}
+		type kv struct {
+			k string
+			v float64
+		}
+		var kvs []kv
+		for k, v := range share {
+			kvs = append(kvs, kv{k, v})
+		}
+		sort.Slice(kvs, func(i, j int) bool { return kvs[i].v > kvs[j].v })
+		what := map[string]string{"Open": "open + list (decrypt and decode)", "Set": "set one (decode from cache, encode, encrypt, fsync)"}[op]
+		r.p("**%s**\n\n| share of CPU | spent in |\n|---:|---|\n", what)
+		var parts []string
+		for _, e := range kvs {
+			r.p("| %.0f%% | %s |\n", e.v, e.k)
+			if len(parts) < 3 {
+				parts = append(parts, fmt.Sprintf("%.0f%% %s", e.v, e.k))
+			}
+		}
+		r.p("\n<details><summary>top functions</summary>\n\n```\n%s\n```\n</details>\n\n", strings.Join(top, "\n"))
+		fmt.Fprintf(&r.summary, "profile %s: %s\n", op, strings.Join(parts, "; "))
+	}
+}
+
+type hyperfine struct {
+	Results []struct {
+		Command string  `json:"command"`
+		Median  float64 `json:"median"`
+		Mean    float64 `json:"mean"`
+		Stddev  float64 `json:"stddev"`
+		Min     float64 `json:"min"`
+	} `json:"results"`
+}
+
+func (r *report) cli() {
+	data := r.read("cli.json")
+	if data == "" {
+		return
+	}
+	var h hyperfine
+	if err := json.Unmarshal([]byte(data), &h); err != nil {
+		r.p("cli.json: %v\n\n", err)
+		return
+	}
+	med := map[string]float64{}
+	for _, x := range h.Results {
+		med[x.Command] = x.Median
+	}
+	floor := med["no-op process (/bin/true)"]
+	r.p("## CLI wall time at 1,000 secrets (hyperfine)\n\n")
+	r.p("Whole processes, run by hyperfine without a shell in a git repository whose file-backend store holds\n")
+	r.p("1,000 secrets, against `pass` holding 1,000 entries (GnuPG, agent already running, unprotected key),\n")
+	r.p("and against two no-op processes as the floor.\n\n")
+	r.p("| command | median | mean ± σ | vs /bin/true |\n|---|---:|---:|---:|\n")
+	for _, x := range h.Results {
+		r.p("| `%s` | %s | %s ± %s | %s |\n", x.Command, dur(x.Median*1e9), dur(x.Mean*1e9), dur(x.Stddev*1e9), ratio(x.Median/floor))
+	}
+	r.p("\n")
+	for _, pair := range [][2]string{{"dstack-secrets list", "pass ls"}, {"dstack-secrets get", "pass show"}} {
+		ours, peer := med[pair[0]], med[pair[1]]
+		if ours == 0 || peer == 0 {
+			r.p("- `%s`: not measured (command missing)\n", pair[0])
+			continue
+		}
+		r.p("- `%s` takes %s; `%s` takes %s: ours is %s faster.\n", pair[0], dur(ours*1e9), pair[1], dur(peer*1e9), ratio(peer/ours))
+		fmt.Fprintf(&r.summary, "CLI %s %s vs %s %s (%s faster); floor /bin/true %s\n", pair[0], dur(ours*1e9), pair[1], dur(peer*1e9), ratio(peer/ours), dur(floor*1e9))
+	}
+	r.p("\n")
+}
+
+func (r *report) raw() {
+	r.p("## Raw benchstat output\n\n")
+	for _, name := range []string{"peers.benchstat.txt", "file.benchstat.txt", "keyring.benchstat.txt", "vault.benchstat.txt"} {
+		if s := r.read(name); s != "" {
+			r.p("<details><summary>%s</summary>\n\n```\n%s```\n</details>\n\n", name, s)
+		}
+	}
+}
