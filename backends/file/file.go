@@ -397,7 +397,18 @@ func cacheKey(head []byte, size int64) []byte {
 }
 
 func (s *Store) corrupt(err error) error {
-	return fmt.Errorf("%w: %s is damaged or truncated (%v); restore it from a backup or move it away. It will not be overwritten", secrets.ErrCorrupt, s.path, err)
+	return fmt.Errorf("%w: %s is damaged or truncated (%s); restore it from a backup or move it away. It will not be overwritten", secrets.ErrCorrupt, s.path, unquoted(err))
+}
+
+// unquoted returns err's text up to the first quoted part: age and
+// encoding/json quote the bytes they failed on, and those bytes are store
+// content, which may be secret.
+func unquoted(err error) string {
+	msg := err.Error()
+	if i := strings.IndexAny(msg, "\"'`"); i >= 0 {
+		msg = strings.TrimRight(msg[:i], ": ")
+	}
+	return msg
 }
 
 func (s *Store) noMatchError(head []byte) error {
