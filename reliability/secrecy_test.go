@@ -1,0 +1,210 @@
+package reliability
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dstackai/dstack-secrets/backends/file"
+	"github.com/dstackai/dstack-secrets/secrets"
+)
+
+// newMarker returns a unique secret value to look for.
+func newMarker(t *testing.T) string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return "MARKER" + hex.EncodeToString(b)
+}
+
+// hasCommand reports whether the CLI has the named command.
+func hasCommand(s *sandbox, name string) bool {
+	return s.run("", name, "-h").code == 0
+}
+
+// TestSecrecy runs every command and failure path with a marker value and
+// checks that the marker never appears on stderr (nor on stdout, except
+// where printing the value is the command's job), in an error string, or in
+// any file outside the encrypted store.
+func TestSecrecy(t *testing.T) {
+	s := newSandbox(t)
+	m := newMarker(t)
+	pass1, pass2 := newMarker(t), newMarker(t)
+	cfgDir := filepath.Join(s.root, "cfg")
+	cfg := func(name, content string) string {
+		p := filepath.Join(cfgDir, name)
+		writeFile(t, p, content, 0o600)
+		return p
+	}
+	unknownKey := cfg("unknown-key.yml", "projects:\n  p:\n    backend: file\n    options:\n      token: "+m+"\n")
+	unknownBackend := cfg("unknown-backend.yml", "projects:\n  p:\n    backend: nosuch\n    options:\n      token: "+m+"\n")
+	badYAML := cfg("bad-yaml.yml", "projects:\n  p: {backend: file, options: {token: \""+m+"}\n")
+	wrongType := cfg("wrong-type.yml", "projects:\n  p:\n    backend: file\n    options:\n      passphrase: "+m+"\n")
+	passCfg := cfg("passphrase.yml", "projects:\n  pp:\n    backend: file\n    options:\n      dir: "+filepath.Join(s.root, "pp")+"\n      passphrase: true\n      scrypt_work_factor: 10\n")
+
+	type step struct {
+		name   string
+		stdin  string
+		env    map[string]string
+		dir    string // working directory; default the repository
+		before func()
+		args   []string
+		// printsValue: stdout may hold the marker (get, run's child).
+		printsValue bool
+	}
+	big := strings.Repeat("x", secrets.MaxValueSize) + m
+	storeBackup := func() func() {
+		data, err := os.ReadFile(s.storePath())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func() { writeFile(t, s.storePath(), string(data), 0o600) }
+	}
+	var restore func()
+	steps := []step{
+		{name: "add with value argument", args: []string{"add", "A", m}},
+		{name: "add from stdin", stdin: m + "\n", args: []string{"add", "B"}},
+		{name: "add existing without -y", args: []string{"add", "A", m}},
+		{name: "add existing from stdin without -y", stdin: m, args: []string{"add", "A"}},
+		{name: "add -y overwrite", args: []string{"add", "-y", "A", m}},
+		{name: "add invalid name", args: []string{"add", "bad-name", m}},
+		{name: "add name starting with digit", args: []string{"add", "1A", m}},
+		{name: "add too many arguments", args: []string{"add", "C", m, m}},
+		{name: "add value that looks like a flag", args: []string{"add", "C", "-" + m}},
+		{name: "add value that looks like a long flag", args: []string{"add", "C", "--" + m + "=" + m}},
+		{name: "add -y given a value", args: []string{"add", "--yes=" + m, "C", "v"}},
+		{name: "add value after --", args: []string{"add", "D", "--", "-" + m}},
+		{name: "add too large from stdin", stdin: big, args: []string{"add", "C"}},
+		{name: "add NUL from stdin", stdin: m + "\x00" + m, args: []string{"add", "C"}},
+		{name: "add invalid UTF-8 from stdin", stdin: "\xff" + m, args: []string{"add", "C"}},
+		{name: "add unknown project", args: []string{"add", "--project", "nope", "C", m}},
+		{name: "add with credentials in --repo URL", args: []string{"add", "--repo", "https://user:" + m + "@github.com/org/other", "C", m}},
+		{name: "add with a malformed --repo URL holding credentials", args: []string{"add", "--repo", "https://user:" + m + "@bad host/x", "C", m}},
+		{name: "config with an unknown option key", args: []string{"--config", unknownKey, "add", "C", m}},
+		{name: "config with an unknown backend", args: []string{"--config", unknownBackend, "add", "C", m}},
+		{name: "config that is not valid YAML", args: []string{"--config", badYAML, "add", "C", m}},
+		{name: "config option of the wrong type", args: []string{"--config", wrongType, "add", "C", m}},
+		{name: "passphrase project: create", env: map[string]string{"DSTACK_SECRETS_PASSPHRASE": pass1}, args: []string{"--config", passCfg, "add", "P", m}},
+		{name: "passphrase project: wrong passphrase", env: map[string]string{"DSTACK_SECRETS_PASSPHRASE": pass2}, args: []string{"--config", passCfg, "add", "Q", m}},
+		{name: "passphrase project: wrong passphrase list", env: map[string]string{"DSTACK_SECRETS_PASSPHRASE": pass2}, args: []string{"--config", passCfg, "list"}},
+		{name: "passphrase project: no passphrase", args: []string{"--config", passCfg, "add", "Q", m}},
+		{name: "corrupt store", before: func() {
+			restore = storeBackup()
+			writeFile(t, s.storePath(), "age-encryption.org/v1\n"+m+"\n", 0o600)
+		}, args: []string{"add", "C", m}},
+		{name: "corrupt store list", args: []string{"list"}},
+		{name: "store that is not age", before: func() { writeFile(t, s.storePath(), m+"\n", 0o600) }, args: []string{"add", "-y", "A", m}},
+		{name: "key file readable by others", before: func() {
+			restore()
+			os.Chmod(filepath.Join(s.storeDir(), "default.key"), 0o644)
+		}, args: []string{"add", "-y", "A", m}},
+		{name: "list", before: func() { os.Chmod(filepath.Join(s.storeDir(), "default.key"), 0o600) }, args: []string{"list"}},
+		{name: "list --json", args: []string{"list", "--json"}},
+		{name: "outside a repository", dir: s.tmp, args: []string{"add", "C", m}},
+		{name: "unknown flag before the command", args: []string{"--" + m, "list"}},
+	}
+	if hasCommand(s, "get") {
+		steps = append(steps,
+			step{name: "get", args: []string{"get", "A"}, printsValue: true},
+			step{name: "get missing", args: []string{"get", "MISSING"}},
+		)
+	}
+	if hasCommand(s, "run") {
+		steps = append(steps,
+			step{name: "run a failing child", args: []string{"run", "--", "/bin/false"}},
+			step{name: "run a missing program", args: []string{"run", "--", "/nonexistent/" + m}},
+			step{name: "run a child that prints its environment", args: []string{"run", "--", "/usr/bin/env"}, printsValue: true},
+		)
+	}
+	steps = append(steps,
+		step{name: "delete", args: []string{"delete", "-y", "B"}},
+		step{name: "delete missing", args: []string{"delete", "-y", "B"}},
+		step{name: "delete without -y", args: []string{"delete", "A"}},
+	)
+	for _, st := range steps {
+		if st.before != nil {
+			st.before()
+		}
+		saved := s.env
+		s.env = st.env
+		cmd := s.command(context.Background(), st.stdin, st.args...)
+		if st.dir != "" {
+			cmd.Dir = st.dir
+		}
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		_ = cmd.Run()
+		s.env = saved
+		for _, secret := range []string{m, pass1, pass2} {
+			if strings.Contains(errb.String(), secret) {
+				t.Errorf("%s: a secret value appears on stderr: %q", st.name, errb.String())
+			}
+			if !st.printsValue && strings.Contains(out.String(), secret) {
+				t.Errorf("%s: a secret value appears on stdout", st.name)
+			}
+		}
+	}
+	if st, err := s.store().Get(context.Background(), "A"); err != nil || st != m {
+		t.Fatalf("the marker secret itself is not stored (%v): the test did not exercise anything", err)
+	}
+
+	// Error strings of the library.
+	ctx := context.Background()
+	lib := s.store()
+	for name, err := range map[string]error{
+		"Set invalid name":  lib.Set(ctx, "bad name", m),
+		"Set NUL":           lib.Set(ctx, "A", m+"\x00"),
+		"Set too large":     lib.Set(ctx, "A", big),
+		"Set invalid UTF-8": lib.Set(ctx, "A", "\xff"+m),
+		"Create existing":   lib.Create(ctx, "A", m),
+		"Create invalid":    lib.Create(ctx, "9", m),
+		"ValidateValue":     secrets.ValidateValue(m + "\x00"),
+		"NormalizeRepository": func() error {
+			_, err := secrets.NormalizeRepository("https://u:" + m + "@bad host/x")
+			return err
+		}(),
+	} {
+		if err == nil {
+			t.Errorf("%s: no error", name)
+		} else if strings.Contains(err.Error(), m) {
+			t.Errorf("%s: the error contains the value: %v", name, err)
+		}
+	}
+	pp, _ := file.Open(ctx, secrets.Scope{Project: "pp", Repository: repoID}, file.Options{Dir: filepath.Join(s.root, "pp"), Passphrase: true,
+		PassphraseFunc: func(context.Context, bool) (string, error) { return pass2, nil }})
+	if _, err := pp.List(ctx); err == nil || strings.Contains(err.Error(), pass2) {
+		t.Errorf("wrong passphrase through the library: %v", err)
+	}
+
+	// No file anywhere in the sandbox (home, TMPDIR, repository, config,
+	// passphrase store) holds a secret value in the clear.
+	files := 0
+	filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Error(err)
+			return nil
+		}
+		files++
+		if strings.HasPrefix(p, cfgDir) {
+			return nil // the test's own config files hold the marker on purpose
+		}
+		for _, secret := range []string{m, pass1, pass2} {
+			if bytes.Contains(data, []byte(secret)) {
+				t.Errorf("%s holds a secret value in the clear", p)
+			}
+		}
+		return nil
+	})
+	t.Logf("%d command runs and 9 library error paths checked; %d files scanned", len(steps), files)
+}
