@@ -1,0 +1,101 @@
+package secrets
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+)
+
+// Environ reads every secret of s (with GetAll, so in one snapshot) and
+// returns base with the secrets added as "NAME=VALUE" entries, as
+// MergeEnviron describes. base is typically os.Environ(). With override
+// true a secret replaces an inherited variable of the same name, as dstack's
+// runner does; with override false the inherited variable is kept.
+//
+// On error nothing is returned: a workflow never starts with only some of
+// its secrets.
+func Environ(ctx context.Context, s Store, base []string, override bool) ([]string, error) {
+	values, err := GetAll(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return MergeEnviron(base, values, override), nil
+}
+
+// MergeEnviron returns a new environment holding the entries of base plus
+// one "NAME=VALUE" entry per variable of vars, appended in name order. When
+// a name of vars is already set in base, override decides: true drops every
+// base entry of that name (the variable of vars wins), false keeps the base
+// entries and skips the variable. base is not modified. Names are compared
+// as the operating system does: case-insensitively on Windows.
+func MergeEnviron(base []string, vars map[string]string, override bool) []string {
+	fold := runtime.GOOS == "windows"
+	key := func(name string) string {
+		if fold {
+			return strings.ToUpper(name)
+		}
+		return name
+	}
+	inVars := make(map[string]bool, len(vars))
+	for name := range vars {
+		inVars[key(name)] = true
+	}
+	inBase := map[string]bool{}
+	out := make([]string, 0, len(base)+len(vars))
+	for _, kv := range base {
+		name := envName(kv)
+		k := key(name)
+		inBase[k] = true
+		if override && inVars[k] {
+			continue
+		}
+		out = append(out, kv)
+	}
+	for _, name := range SortedNames(vars) {
+		if !override && inBase[key(name)] {
+			continue
+		}
+		out = append(out, name+"="+vars[name])
+	}
+	return out
+}
+
+// envName returns the name part of a "NAME=VALUE" entry. A leading '=' is
+// part of the name (Windows keeps per-drive directories as "=C:=C:\dir").
+func envName(kv string) string {
+	start := 0
+	if strings.HasPrefix(kv, "=") {
+		start = 1
+	}
+	if i := strings.IndexByte(kv[start:], '='); i >= 0 {
+		return kv[:start+i]
+	}
+	return kv
+}
+
+// PrepareCmd sets cmd.Env to cmd's environment plus every secret of s, as
+// Environ describes: the base is cmd.Env when it is not nil, else the
+// current process's environment (which is what cmd would otherwise get).
+// Call it after building cmd and before starting it:
+//
+//	cmd := exec.CommandContext(ctx, "python", "train.py")
+//	if err := secrets.PrepareCmd(ctx, store, cmd, true); err != nil {
+//		return err
+//	}
+//	err := cmd.Run()
+//
+// On error cmd is left unchanged.
+func PrepareCmd(ctx context.Context, s Store, cmd *exec.Cmd, override bool) error {
+	base := cmd.Env
+	if base == nil {
+		base = os.Environ()
+	}
+	env, err := Environ(ctx, s, base, override)
+	if err != nil {
+		return err
+	}
+	cmd.Env = env
+	return nil
+}
