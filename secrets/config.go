@@ -70,7 +70,7 @@ func (o Options) Decode(backend string, v any) error {
 	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
 		return fmt.Errorf("secrets: Options.Decode needs a pointer to a struct, got %T", v)
 	}
-	valid := map[string]bool{}
+	valid := map[string]reflect.Type{}
 	var keys []string
 	t := rv.Elem().Type()
 	for i := 0; i < t.NumField(); i++ {
@@ -82,11 +82,11 @@ func (o Options) Decode(backend string, v any) error {
 		if name == "" {
 			name = strings.ToLower(f.Name)
 		}
-		valid[name] = true
+		valid[name] = f.Type
 		keys = append(keys, name)
 	}
 	for _, k := range SortedNames(o) {
-		if !valid[k] {
+		if valid[k] == nil {
 			return fmt.Errorf("%w: unknown option %q for backend %q (%s)", ErrInvalidConfig, k, backend, validKeys(keys))
 		}
 	}
@@ -100,9 +100,37 @@ func (o Options) Decode(backend string, v any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil {
+		// Name the option: the decoder's line numbers are those of the
+		// re-encoded options, not of the configuration file.
+		for _, k := range SortedNames(o) {
+			one, _ := yaml.Marshal(map[string]any{k: o[k]})
+			if yaml.Unmarshal(one, reflect.New(t).Interface()) != nil {
+				return fmt.Errorf("%w: option %q of backend %q must be %s", ErrInvalidConfig, k, backend, typeName(valid[k]))
+			}
+		}
 		return fmt.Errorf("%w: options of backend %q: %s", ErrInvalidConfig, backend, yamlErrorText(err))
 	}
 	return nil
+}
+
+// typeName describes the YAML value an option of type t takes.
+func typeName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "a mapping"
+	}
+	return "a " + t.String()
 }
 
 func yamlErrorText(err error) string {
