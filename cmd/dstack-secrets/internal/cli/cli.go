@@ -95,6 +95,7 @@ func (a *app) commands() []*command {
 		a.listCommand(),
 		a.addCommand(),
 		a.deleteCommand(),
+		a.getCommand(),
 	}
 }
 
