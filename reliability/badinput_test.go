@@ -1,0 +1,280 @@
+package reliability
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dstackai/dstack-secrets/backends/file"
+	"github.com/dstackai/dstack-secrets/secrets"
+)
+
+// badInput is one bad input given to the CLI: a row of docs/bad-input.md.
+type badInput struct {
+	category string
+	input    string            // what is wrong, for the doc
+	setup    func(s *sandbox)  // prepares files (optional)
+	env      map[string]string // extra environment
+	stdin    string
+	args     []string
+	code     int    // expected exit code
+	want     string // a part of the expected message
+	outside  bool   // run outside any git repository
+}
+
+const badInputDoc = "../docs/bad-input.md"
+
+func cfgFile(content string) func(s *sandbox) {
+	return func(s *sandbox) { writeFile(s.t, filepath.Join(s.root, "secrets.yml"), content, 0o600) }
+}
+
+// withConfig runs args with --config <root>/secrets.yml.
+func withConfig(args ...string) []string {
+	return append([]string{"--config", "CONFIG"}, args...)
+}
+
+func storeContent(content func(s *sandbox) []byte) func(s *sandbox) {
+	return func(s *sandbox) { writeFile(s.t, s.storePath(), string(content(s)), 0o600) }
+}
+
+// otherKeyStore returns a store file holding one secret, encrypted to a
+// key other than the sandbox's.
+func otherKeyStore(s *sandbox) []byte {
+	dir := filepath.Join(s.root, "other")
+	st, err := file.Open(context.Background(), secrets.Scope{Project: "default", Repository: repoID}, file.Options{Dir: dir})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := st.Set(context.Background(), "X", "v"); err != nil {
+		s.t.Fatal(err)
+	}
+	data, _ := os.ReadFile(st.Path())
+	return data
+}
+
+// passphraseStore writes a passphrase-mode store for project pp in <root>/pp
+// and a config naming it.
+func passphraseStore(s *sandbox) {
+	dir := filepath.Join(s.root, "pp")
+	st, err := file.Open(context.Background(), secrets.Scope{Project: "pp", Repository: repoID}, file.Options{Dir: dir, Passphrase: true, ScryptWorkFactor: 10,
+		PassphraseFunc: func(context.Context, bool) (string, error) { return "right passphrase", nil }})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := st.Set(context.Background(), "X", "v"); err != nil {
+		s.t.Fatal(err)
+	}
+	cfgFile("projects:\n  pp:\n    backend: file\n    options:\n      dir: " + dir + "\n      passphrase: true\n")(s)
+}
+
+func badInputs() []badInput {
+	long := strings.Repeat("A", 201)
+	rows := []badInput{
+		{category: "Names", input: "empty name", args: []string{"add", "", "v"}, code: 1, want: "empty"},
+		{category: "Names", input: "starts with a digit", args: []string{"add", "1TOKEN", "v"}, code: 1, want: "digit"},
+		{category: "Names", input: "has a dash", args: []string{"add", "MY-TOKEN", "v"}, code: 1, want: "'-'"},
+		{category: "Names", input: "has a space", args: []string{"add", "MY TOKEN", "v"}, code: 1, want: "' '"},
+		{category: "Names", input: "has `=`", args: []string{"add", "TOKEN=x", "v"}, code: 1, want: "'='"},
+		{category: "Names", input: "non-ASCII letter", args: []string{"add", "ÄPFEL", "v"}, code: 1, want: "'Ä'"},
+		{category: "Names", input: "201 characters", args: []string{"add", long, "v"}, code: 1, want: "201"},
+		{category: "Names", input: "bad name to delete", args: []string{"delete", "-y", "a.b"}, code: 1, want: "'.'"},
+		{category: "Values", input: "empty value argument", args: []string{"add", "A", ""}, code: 1, want: "empty"},
+		{category: "Values", input: "empty standard input", args: []string{"add", "A"}, code: 1, want: "empty"},
+		{category: "Values", input: "standard input of only a newline", stdin: "\n", args: []string{"add", "A"}, code: 1, want: "empty"},
+		{category: "Values", input: "NUL byte (standard input)", stdin: "ab\x00cd", args: []string{"add", "A"}, code: 1, want: "NUL"},
+		{category: "Values", input: "64 KiB + 1 byte (standard input)", stdin: strings.Repeat("x", 64*1024+1), args: []string{"add", "A"}, code: 1, want: "65537"},
+		{category: "Values", input: "invalid UTF-8 (standard input)", stdin: "ab\xffcd", args: []string{"add", "A"}, code: 1, want: "UTF-8"},
+		{category: "Values", input: "value starting with `-` without `--`", args: []string{"add", "A", "-secret"}, code: 2, want: "'--'"},
+		{category: "Flags and arguments", input: "no command", args: []string{}, code: 2, want: "no command"},
+		{category: "Flags and arguments", input: "unknown command", args: []string{"frobnicate"}, code: 2, want: "unknown command"},
+		{category: "Flags and arguments", input: "unknown flag", args: []string{"add", "--force", "A", "v"}, code: 2, want: "unknown flag"},
+		{category: "Flags and arguments", input: "unknown global flag", args: []string{"--verbose", "list"}, code: 2, want: "unknown flag"},
+		{category: "Flags and arguments", input: "`-y` given a value", args: []string{"add", "-y=maybe", "A", "v"}, code: 2, want: "yes/no"},
+		{category: "Flags and arguments", input: "`add` without NAME", args: []string{"add"}, code: 2, want: "missing"},
+		{category: "Flags and arguments", input: "`add` with three arguments", args: []string{"add", "A", "v", "extra"}, code: 2, want: "too many"},
+		{category: "Flags and arguments", input: "`delete` without NAME", args: []string{"delete"}, code: 2, want: "missing"},
+		{category: "Flags and arguments", input: "`list` with an argument", args: []string{"list", "extra"}, code: 2, want: "too many"},
+		{category: "Flags and arguments", input: "`--project` without a value", args: []string{"list", "--project"}, code: 2, want: "needs an argument"},
+		{category: "Flags and arguments", input: "`--project` not a valid project name", args: []string{"list", "--project", "a/b"}, code: 1, want: "project"},
+		{category: "Flags and arguments", input: "`--project` unknown (no config file)", args: []string{"list", "--project", "nope"}, code: 1, want: "nope"},
+		{category: "Flags and arguments", input: "overwrite without `-y`, no terminal", args: []string{"add", "EXISTING", "v"}, code: 1, want: "-y"},
+		{category: "Flags and arguments", input: "delete without `-y`, no terminal", args: []string{"delete", "EXISTING"}, code: 1, want: "-y"},
+		{category: "Flags and arguments", input: "delete a missing secret", args: []string{"delete", "-y", "MISSING"}, code: 1, want: "MISSING"},
+		{category: "Configuration files", input: "`--config` names a missing file", args: []string{"--config", "/nonexistent/secrets.yml", "list"}, code: 1, want: "does not exist"},
+		{category: "Configuration files", input: "`DSTACK_SECRETS_CONFIG` names a missing file", env: map[string]string{"DSTACK_SECRETS_CONFIG": "/nonexistent/secrets.yml"}, args: []string{"list"}, code: 1, want: "DSTACK_SECRETS_CONFIG"},
+		{category: "Configuration files", input: "not YAML", setup: cfgFile("projects: [unclosed\n"), args: withConfig("list"), code: 1, want: "secrets.yml"},
+		{category: "Configuration files", input: "unknown top-level key", setup: cfgFile("default_projct: a\nprojects:\n  a:\n    backend: file\n"), args: withConfig("list"), code: 1, want: "default_projct"},
+		{category: "Configuration files", input: "unknown project key", setup: cfgFile("projects:\n  a:\n    backnd: file\n"), args: withConfig("list"), code: 1, want: "backnd"},
+		{category: "Configuration files", input: "project without a backend", setup: cfgFile("projects:\n  a:\n    options: {}\n"), args: withConfig("list"), code: 1, want: "backend"},
+		{category: "Configuration files", input: "unknown backend", setup: cfgFile("projects:\n  a:\n    backend: filez\n"), args: withConfig("list"), code: 1, want: "filez"},
+		{category: "Configuration files", input: "unknown option key", setup: cfgFile("projects:\n  a:\n    backend: file\n    options:\n      dirr: /tmp\n"), args: withConfig("list"), code: 1, want: "dirr"},
+		{category: "Configuration files", input: "option of the wrong type", setup: cfgFile("projects:\n  a:\n    backend: file\n    options:\n      passphrase: maybe\n"), args: withConfig("list"), code: 1, want: "passphrase"},
+		{category: "Configuration files", input: "`scrypt_work_factor` out of range", setup: cfgFile("projects:\n  a:\n    backend: file\n    options:\n      scrypt_work_factor: 5\n"), args: withConfig("list"), code: 1, want: "scrypt_work_factor"},
+		{category: "Configuration files", input: "`default_project` names a missing project", setup: cfgFile("default_project: b\nprojects:\n  a:\n    backend: file\n"), args: withConfig("list"), code: 1, want: "b"},
+		{category: "Configuration files", input: "invalid project name", setup: cfgFile("projects:\n  a/b:\n    backend: file\n"), args: withConfig("list"), code: 1, want: "a/b"},
+		{category: "Configuration files", input: "`--project` not in the file", setup: cfgFile("projects:\n  a:\n    backend: file\n"), args: withConfig("list", "--project", "c"), code: 1, want: "c"},
+		{category: "Store files", input: "empty store file", setup: storeContent(func(*sandbox) []byte { return nil }), args: []string{"list"}, code: 1, want: "not an age-encrypted file"},
+		{category: "Store files", input: "a text file", setup: storeContent(func(*sandbox) []byte { return []byte("TOKEN=abc\n") }), args: []string{"add", "A", "v"}, code: 1, want: "not an age-encrypted file"},
+		{category: "Store files", input: "truncated store", setup: storeContent(func(s *sandbox) []byte { d, _ := os.ReadFile(s.storePath()); return d[:len(d)-20] }), args: []string{"add", "A", "v"}, code: 1, want: "damaged or truncated"},
+		{category: "Store files", input: "age header only", setup: storeContent(func(s *sandbox) []byte { d, _ := os.ReadFile(s.storePath()); return d[:bytes.Index(d, []byte("\n--- "))+1] }), args: []string{"list"}, code: 1, want: "damaged or truncated"},
+		{category: "Store files", input: "one flipped byte in the payload", setup: storeContent(func(s *sandbox) []byte { d, _ := os.ReadFile(s.storePath()); d[len(d)-5] ^= 1; return d }), args: []string{"list"}, code: 1, want: "damaged or truncated"},
+		{category: "Store files", input: "encrypted to another key", setup: storeContent(otherKeyStore), args: []string{"list"}, code: 1, want: "does not decrypt"},
+		{category: "Store files", input: "store is a directory", setup: func(s *sandbox) { os.Remove(s.storePath()); os.Mkdir(s.storePath(), 0o700) }, args: []string{"list"}, code: 1, want: "default.age"},
+		{category: "Store files", input: "passphrase store, no passphrase, no terminal", setup: passphraseStore, args: withConfig("list"), code: 1, want: "DSTACK_SECRETS_PASSPHRASE"},
+		{category: "Store files", input: "passphrase store, wrong passphrase", setup: passphraseStore, env: map[string]string{"DSTACK_SECRETS_PASSPHRASE": "wrong"}, args: withConfig("list"), code: 1, want: "wrong passphrase"},
+		{category: "Store files", input: "passphrase store opened without `passphrase: true`", setup: func(s *sandbox) {
+			passphraseStore(s)
+			cfgFile("projects:\n  pp:\n    backend: file\n    options:\n      dir: " + filepath.Join(s.root, "pp") + "\n")(s)
+		}, args: withConfig("list"), code: 1, want: "passphrase: true"},
+		{category: "Store files", input: "key-file store opened with `passphrase: true`", setup: func(s *sandbox) {
+			cfgFile("projects:\n  default:\n    backend: file\n    options:\n      passphrase: true\n")(s)
+		}, env: map[string]string{"DSTACK_SECRETS_PASSPHRASE": "p"}, args: withConfig("list"), code: 1, want: "key file"},
+		{category: "Key files", input: "key file readable by others (0644)", setup: func(s *sandbox) { os.Chmod(filepath.Join(s.storeDir(), "default.key"), 0o644) }, args: []string{"list"}, code: 1, want: "chmod 600"},
+		{category: "Key files", input: "key file missing, store present", setup: func(s *sandbox) { os.Remove(filepath.Join(s.storeDir(), "default.key")) }, args: []string{"add", "A", "v"}, code: 1, want: "missing"},
+		{category: "Key files", input: "key file is not an age identity", setup: func(s *sandbox) { writeFile(s.t, filepath.Join(s.storeDir(), "default.key"), "hello\n", 0o600) }, args: []string{"list"}, code: 1, want: "not an age identity"},
+		{category: "Repositories", input: "outside a git repository", outside: true, args: []string{"list"}, code: 1, want: "--repo"},
+		{category: "Repositories", input: "`--repo` that is not a URL or directory", args: []string{"list", "--repo", "::bad::"}, code: 1, want: "::bad::"},
+		{category: "Repositories", input: "`--repo` with a host and no path", args: []string{"list", "--repo", "https://github.com/"}, code: 1, want: "no path"},
+		{category: "Repositories", input: "origin remote URL without a host", setup: func(s *sandbox) {
+			writeFile(s.t, filepath.Join(s.repo, ".git", "config"), "[remote \"origin\"]\n\turl = https:///org/repo\n", 0o644)
+		}, args: []string{"list"}, code: 1, want: "origin"},
+	}
+	return rows
+}
+
+// normalize replaces the sandbox's paths in a message.
+func (s *sandbox) normalize(msg string) string {
+	return strings.NewReplacer(s.home, "~", s.repo, "<repo>", filepath.Join(s.root, "secrets.yml"), "<config>", s.root, "<tmp>").Replace(msg)
+}
+
+// TestBadInput runs every bad input of the table: each must fail with the
+// expected exit code and one clear line on stderr that starts with
+// "dstack-secrets: ", leave the store byte-identical, and match the exact
+// message recorded in docs/bad-input.md (-update rewrites the file).
+func TestBadInput(t *testing.T) {
+	rows := badInputs()
+	type outcome struct {
+		row badInput
+		msg string
+	}
+	var outcomes []outcome
+	for _, row := range rows {
+		s := newSandbox(t)
+		s.seed(0, nil)
+		if err := s.store().Set(context.Background(), "EXISTING", "v"); err != nil {
+			t.Fatal(err)
+		}
+		if row.setup != nil {
+			row.setup(s)
+		}
+		s.env = row.env
+		args := make([]string, len(row.args))
+		for i, a := range row.args {
+			if a == "CONFIG" {
+				a = filepath.Join(s.root, "secrets.yml")
+			}
+			args[i] = a
+		}
+		before, _ := os.ReadFile(s.storePath())
+		cmd := s.command(context.Background(), row.stdin, args...)
+		if row.outside {
+			cmd.Dir = s.tmp
+		}
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		_ = cmd.Run()
+		code := cmd.ProcessState.ExitCode()
+		msg := strings.TrimSuffix(errb.String(), "\n")
+		switch {
+		case code != row.code:
+			t.Errorf("%s / %s: exit %d, want %d (%s)", row.category, row.input, code, row.code, msg)
+		case !strings.HasPrefix(msg, "dstack-secrets: ") || strings.Contains(msg, "\n"):
+			t.Errorf("%s / %s: want one line starting with \"dstack-secrets: \", got %q", row.category, row.input, msg)
+		case !strings.Contains(msg, row.want):
+			t.Errorf("%s / %s: message does not mention %q: %s", row.category, row.input, row.want, msg)
+		case strings.Contains(msg, "panic") || out.Len() > 0:
+			t.Errorf("%s / %s: panic or output on stdout: %s %s", row.category, row.input, msg, out.String())
+		}
+		if after, _ := os.ReadFile(s.storePath()); !bytes.Equal(before, after) {
+			t.Errorf("%s / %s: the store changed", row.category, row.input)
+		}
+		outcomes = append(outcomes, outcome{row, s.normalize(msg)})
+	}
+
+	var doc strings.Builder
+	doc.WriteString("# Bad input and the errors it gives\n\n")
+	doc.WriteString("Every bad input that the reliability suite tries, with the exact message and exit code the CLI gives\n")
+	doc.WriteString("(1: failure, 2: usage error). Each row is a test (`TestBadInput` in\n")
+	doc.WriteString("[`reliability/badinput_test.go`](../reliability/badinput_test.go)), which also checks that the\n")
+	doc.WriteString("store is byte-identical afterwards; this file is generated by it and the test fails when the two\n")
+	doc.WriteString("differ: after changing a message run `go test ./reliability/ -run TestBadInput -update`.\n\n")
+	doc.WriteString("Paths are shown as `~` (home), `<repo>` (the git repository), `<config>` (the `--config` file) and\n")
+	doc.WriteString("`<tmp>` (elsewhere in the test's directory). The store already holds one secret, `EXISTING`.\n")
+	doc.WriteString("Store-file decoding is also fuzzed (`FuzzDecodeStore` and `FuzzDecodePlaintext` in\n")
+	doc.WriteString("`backends/file/fuzz_test.go`).\n")
+	category := ""
+	for _, o := range outcomes {
+		if o.row.category != category {
+			category = o.row.category
+			fmt.Fprintf(&doc, "\n## %s\n\n| input | command | exit | message (stderr) |\n|---|---|---:|---|\n", category)
+		}
+		fmt.Fprintf(&doc, "| %s | %s | %d | %s |\n", strings.ReplaceAll(o.row.input, "|", "\\|"), cell(commandLine(o.row)), o.row.code, cell(o.msg))
+	}
+	fmt.Fprintf(&doc, "\n%d bad inputs.\n", len(outcomes))
+	got := doc.String()
+	if *update {
+		if err := os.WriteFile(badInputDoc, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(badInputDoc)
+	if err != nil || string(want) != got {
+		t.Errorf("docs/bad-input.md is out of date (%v); run: go test ./reliability/ -run TestBadInput -update", err)
+	}
+	t.Logf("%d bad inputs tried", len(outcomes))
+}
+
+// commandLine shows a row's command for the doc.
+func commandLine(row badInput) string {
+	var parts []string
+	for k, v := range row.env {
+		parts = append(parts, k+"="+v)
+	}
+	parts = append(parts, "dstack-secrets")
+	for _, a := range row.args {
+		switch {
+		case a == "CONFIG":
+			a = "<config>"
+		case len(a) > 40:
+			a = a[:12] + fmt.Sprintf("...(%d bytes)", len(a))
+		case a == "" || strings.ContainsAny(a, " =\"'"):
+			a = fmt.Sprintf("%q", a)
+		}
+		parts = append(parts, a)
+	}
+	line := strings.Join(parts, " ")
+	if row.stdin != "" {
+		in := row.stdin
+		if len(in) > 20 {
+			in = fmt.Sprintf("%d bytes", len(in))
+		} else {
+			in = fmt.Sprintf("%q", in)
+		}
+		line += " < " + in
+	}
+	if row.outside {
+		line = "(outside a repository) " + line
+	}
+	return line
+}
+
+// cell escapes text for a markdown table cell.
+func cell(s string) string {
+	s = strings.ReplaceAll(s, "|", "\\|")
+	return "`" + strings.ReplaceAll(s, "`", "'") + "`"
+}
