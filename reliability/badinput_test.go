@@ -120,7 +120,10 @@ func badInputs() []badInput {
 		{category: "Store files", input: "empty store file", setup: storeContent(func(*sandbox) []byte { return nil }), args: []string{"list"}, code: 1, want: "not an age-encrypted file"},
 		{category: "Store files", input: "a text file", setup: storeContent(func(*sandbox) []byte { return []byte("TOKEN=abc\n") }), args: []string{"add", "A", "v"}, code: 1, want: "not an age-encrypted file"},
 		{category: "Store files", input: "truncated store", setup: storeContent(func(s *sandbox) []byte { d, _ := os.ReadFile(s.storePath()); return d[:len(d)-20] }), args: []string{"add", "A", "v"}, code: 1, want: "damaged or truncated"},
-		{category: "Store files", input: "age header only", setup: storeContent(func(s *sandbox) []byte { d, _ := os.ReadFile(s.storePath()); return d[:bytes.Index(d, []byte("\n--- "))+1] }), args: []string{"list"}, code: 1, want: "damaged or truncated"},
+		{category: "Store files", input: "age header only", setup: storeContent(func(s *sandbox) []byte {
+			d, _ := os.ReadFile(s.storePath())
+			return d[:bytes.Index(d, []byte("\n--- "))+1]
+		}), args: []string{"list"}, code: 1, want: "damaged or truncated"},
 		{category: "Store files", input: "one flipped byte in the payload", setup: storeContent(func(s *sandbox) []byte { d, _ := os.ReadFile(s.storePath()); d[len(d)-5] ^= 1; return d }), args: []string{"list"}, code: 1, want: "damaged or truncated"},
 		{category: "Store files", input: "encrypted to another key", setup: storeContent(otherKeyStore), args: []string{"list"}, code: 1, want: "does not decrypt"},
 		{category: "Store files", input: "store is a directory", setup: func(s *sandbox) { os.Remove(s.storePath()); os.Mkdir(s.storePath(), 0o700) }, args: []string{"list"}, code: 1, want: "default.age"},
