@@ -96,6 +96,8 @@ func (a *app) commands() []*command {
 		a.addCommand(),
 		a.deleteCommand(),
 		a.getCommand(),
+		a.importCommand(),
+		a.exportCommand(),
 	}
 }
 
