@@ -1,0 +1,34 @@
+# shellcheck shell=bash
+# Vault section of bench/run (sourced by it, with $work, $res, $bin, $count,
+# $hf_runs and step defined). Starts a Vault dev server with
+# scripts/services/vault.sh, benchmarks the backend's list, get and read-all
+# against one read, and times `dstack-secrets add` against `vault kv put`.
+# Runs in a subshell that stops the server on exit.
+(
+  set -euo pipefail
+  # shellcheck source=/dev/null
+  source scripts/services/vault.sh
+  trap 'vault_stop' EXIT
+  vault_install >&2
+  vault_start >&2
+  go test -run '^$' -bench '^BenchmarkVault$' -benchmem -count "$count" ./bench/ | tee "$res/vault.txt" | grep -E '^Benchmark' >&2 || true
+  benchstat -col /op "$res/vault.txt" > "$res/vault.benchstat.txt" || true
+
+  # CLI add against vault kv put, both writing one secret of the same path.
+  vdir="$work/vault-cli"
+  mkdir -p "$vdir/repo/.git"
+  printf 'ref: refs/heads/main\n' > "$vdir/repo/.git/HEAD"
+  printf '[remote "origin"]\n\turl = git@github.com:bench/repo.git\n' > "$vdir/repo/.git/config"
+  printf 'projects:\n  team:\n    backend: vault\n    options:\n      mount: secret\n      prefix: cli\n' > "$vdir/secrets.yml"
+  export VAULT_ADDR="$DSTACK_SECRETS_TEST_VAULT_ADDR" VAULT_TOKEN="$DSTACK_SECRETS_TEST_VAULT_TOKEN"
+  vbin="$DSTACK_SECRETS_TEST_VAULT_BIN"
+  if (cd "$vdir/repo" && HOME="$vdir" "$bin/dstack-secrets" --config "$vdir/secrets.yml" add -y CLI_TOKEN value >/dev/null 2>&1); then
+    (cd "$vdir/repo" && HOME="$vdir" hyperfine -N --style none --warmup 3 --runs "$hf_runs" --export-json "$res/vault-cli.json" \
+      -n "dstack-secrets add -y (vault backend)" "$bin/dstack-secrets --config $vdir/secrets.yml add -y CLI_TOKEN value" \
+      -n "vault kv put" "$vbin kv put -mount=secret cli/team/github.com/bench/repo/CLI_TOKEN value=value" \
+      -n "vault kv get" "$vbin kv get -mount=secret cli/team/github.com/bench/repo/CLI_TOKEN" >&2)
+  else
+    echo "the CLI cannot use the vault backend yet (not registered in backends.Registry): skipping CLI add vs vault kv put" >&2
+    echo "not registered" > "$res/vault-cli.skipped"
+  fi
+) || echo "vault section failed (see above)" >&2
