@@ -425,4 +425,3 @@ func TestVaultSlow(t *testing.T) {
 		t.Errorf("after a timed-out write: %q, %v", v, err)
 	}
 }
-
