@@ -1,0 +1,66 @@
+// Package keyring is the OS keychain backend of dstack-secrets: it keeps the
+// secrets of a project and repository in the keychain the desktop already
+// protects — the macOS Keychain, the Windows Credential Manager, or a
+// freedesktop.org Secret Service (GNOME Keyring, KWallet, KeePassXC) on
+// Linux — and, when the configuration names them, in pass, the Linux
+// kernel keyring (keyctl) or github.com/99designs/keyring's encrypted files.
+//
+// Select it in the project configuration:
+//
+//	projects:
+//	  main:
+//	    backend: keyring
+//	    options:               # all optional
+//	      keychains: [secret-service]
+//	      collection: login
+//	      timeout: 30s
+//
+// # Layout
+//
+// In the Secret Service every secret is one item of the collection
+// (default: the "default" alias, normally "login") with the attributes
+// xdg:schema=ai.dstack.secrets, service, project, repository and name, so
+// "secret-tool lookup service dstack-secrets project P repository R name N"
+// reads it too, and listing a repository is one SearchItems call over that
+// repository's items. In the other keychains the items of a scope live
+// under "<service>/<project>/<repository segment>" (the service name of the
+// macOS Keychain and keyctl's named keyring, the prefix of pass and the
+// Credential Manager, a directory of the file store), where the repository
+// segment is the identity made file-name safe plus 16 hex digits of its
+// SHA-256; names are stored so that keychains that ignore letter case keep
+// API_TOKEN and api_token apart (see encodeName). Kernel keys hold at most
+// 32767 bytes, so longer values are kept in chunks behind a checksummed
+// head item.
+//
+// # Bounded calls and errors
+//
+// Every keychain call is bounded by the caller's context and by the timeout
+// option (default 30s): a keychain waiting for an unlock prompt that cannot
+// appear makes the call fail with secrets.ErrUnavailable instead of hanging.
+// Without DISPLAY or WAYLAND_DISPLAY a locked Secret Service collection is
+// reported at once (secrets.ErrPermission). A missing D-Bus session bus, no
+// Secret Service on the bus, an uninitialised pass store or a keychain that
+// does not exist on this OS each give an error that names the keychain and
+// the fix.
+//
+// # The dbus-daemon leak of 99designs/keyring (#103)
+//
+// github.com/99designs/keyring v1.2.2 connects to the D-Bus session bus in
+// its init function; with dbus-x11 installed and no bus address that starts
+// a dbus-daemon that outlives every program importing the module. This
+// module's go.mod therefore replaces it with github.com/Jeffail/keyring
+// v1.2.3 (as HashiCorp Vault does), the same code without the Secret Service
+// and KWallet parts, and this package talks to the Secret Service itself,
+// connecting only when a store is opened and never starting a bus. A
+// replace directive does not reach programs that import this package from
+// another module: add the same line to their go.mod,
+//
+//	replace github.com/99designs/keyring => github.com/Jeffail/keyring v1.2.3
+//
+// # Platforms
+//
+// The package builds with CGO_ENABLED=0 everywhere, but the macOS Keychain
+// needs cgo: a binary built for macOS without cgo reports the keychain as
+// unavailable and says so. pass runs the pass program and so gpg, with the
+// process's GNUPGHOME.
+package keyring
