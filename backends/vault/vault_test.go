@@ -1,0 +1,491 @@
+package vault_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+
+	"github.com/dstackai/dstack-secrets/backends/vault"
+	"github.com/dstackai/dstack-secrets/secrets"
+	"github.com/dstackai/dstack-secrets/secrets/secretstest"
+)
+
+var scope = secrets.Scope{Project: "proj", Repository: "github.com/org/repo"}
+
+func conformance(t *testing.T, mount string, opts secretstest.Options) {
+	srv := sharedServer(t)
+	secretstest.Run(t, func(t *testing.T) secretstest.OpenFunc {
+		prefix := "conformance/" + randomHex(6)
+		e := srv.tokenEnv(t, srv.token)
+		return func(ctx context.Context, sc secrets.Scope) (secrets.Store, error) {
+			return vault.Open(ctx, vault.Options{Mount: mount, Prefix: prefix, Env: e}, sc)
+		}
+	}, opts)
+}
+
+func TestConformanceKV2(t *testing.T) {
+	conformance(t, "secret", secretstest.Options{})
+}
+
+func TestConformanceKV1(t *testing.T) {
+	// KV v1 has no check-and-set, so the store does not implement
+	// secrets.Creator (see the package documentation).
+	conformance(t, kv1Mount(), secretstest.Options{NoCreate: true})
+}
+
+func TestBackendThroughRegistry(t *testing.T) {
+	srv := sharedServer(t)
+	reg := secrets.NewRegistry(vault.Backend())
+	prefix := "registry/" + randomHex(6)
+	req := secrets.OpenRequest{
+		Scope:   scope,
+		Backend: "vault",
+		Options: secrets.Options{"mount": "secret", "prefix": prefix},
+		Env:     srv.tokenEnv(t, srv.token),
+	}
+	st, err := reg.Open(ctx(t), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer secrets.Close(st)
+	if _, ok := st.(secrets.Creator); !ok {
+		t.Errorf("a store on KV v2 should implement secrets.Creator")
+	}
+	if err := st.Set(ctx(t), "API_TOKEN", "v1"); err != nil {
+		t.Fatal(err)
+	}
+	// The documented layout, readable with plain Vault tools.
+	sec, err := srv.rootClient(t).KVv2("secret").Get(ctx(t), prefix+"/proj/github.com/org/repo/API_TOKEN")
+	if err != nil {
+		t.Fatalf("reading the documented path: %v", err)
+	}
+	if sec.Data["value"] != "v1" {
+		t.Errorf("the entry at the documented path does not hold the value in field \"value\"")
+	}
+
+	req.Options = secrets.Options{"kv_version": 1, "mount": kv1Mount(), "prefix": prefix}
+	st1, err := reg.Open(ctx(t), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st1.(secrets.Creator); ok {
+		t.Errorf("a store on KV v1 must not implement secrets.Creator (no atomic create)")
+	}
+	if err := st1.Set(ctx(t), "K", "v"); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := srv.rootClient(t).KVv1(kv1Mount()).Get(ctx(t), prefix+"/proj/github.com/org/repo/K")
+	if err != nil || raw.Data["value"] != "v" {
+		t.Fatalf("KV v1 layout: %v", err)
+	}
+}
+
+func TestOptionErrors(t *testing.T) {
+	srv := sharedServer(t)
+	tests := []struct {
+		name    string
+		options secrets.Options
+		env     secrets.Env
+		want    error
+		msg     string
+	}{
+		{"unknown key", secrets.Options{"adress": "x"}, srv.tokenEnv(t, srv.token), secrets.ErrInvalidConfig, "adress"},
+		{"token in config", secrets.Options{"token": "x"}, srv.tokenEnv(t, srv.token), secrets.ErrInvalidConfig, "token"},
+		{"secret id in config", secrets.Options{"secret_id": "x"}, srv.tokenEnv(t, srv.token), secrets.ErrInvalidConfig, "secret_id"},
+		{"bad kv version", secrets.Options{"kv_version": 3}, srv.tokenEnv(t, srv.token), secrets.ErrInvalidConfig, "kv_version"},
+		{"bad auth", secrets.Options{"auth": "ldap"}, srv.tokenEnv(t, srv.token), secrets.ErrInvalidConfig, "approle"},
+		{"bad mount", secrets.Options{"mount": "a/../b"}, srv.tokenEnv(t, srv.token), secrets.ErrInvalidConfig, "mount"},
+		{"no token", nil, env(t, "VAULT_ADDR", srv.addr), secrets.ErrAuth, "VAULT_TOKEN"},
+		{"approle without role id", secrets.Options{"auth": "approle"}, env(t, "VAULT_ADDR", srv.addr), secrets.ErrAuth, vault.RoleIDEnvVar},
+		{"approle without secret id", secrets.Options{"auth": "approle", "role_id": "r"}, env(t, "VAULT_ADDR", srv.addr), secrets.ErrAuth, vault.SecretIDEnvVar},
+		{"missing mount", secrets.Options{"mount": "no-such-mount"}, srv.tokenEnv(t, srv.token), secrets.ErrInvalidConfig, "vault secrets enable -path=no-such-mount kv-v2"},
+		{"mount not kv", secrets.Options{"mount": "cubbyhole"}, srv.tokenEnv(t, srv.token), secrets.ErrInvalidConfig, "not KV"},
+		{"mount inside mount", secrets.Options{"mount": "secret/sub"}, srv.tokenEnv(t, srv.token), secrets.ErrInvalidConfig, "set mount: secret"},
+		{"bad skip verify", nil, env(t, "VAULT_ADDR", srv.addr, "VAULT_TOKEN", srv.token, "VAULT_SKIP_VERIFY", "maybe"), secrets.ErrInvalidConfig, "VAULT_SKIP_VERIFY"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := vault.Backend().Open(ctx(t), secrets.OpenRequest{Scope: scope, Backend: "vault", Options: tc.options, Env: tc.env})
+			if err == nil {
+				secrets.Close(st)
+				t.Fatal("Open succeeded")
+			}
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("got %v; want an error wrapping %v that mentions %q", err, tc.want, tc.msg)
+			}
+		})
+	}
+}
+
+func TestTokenSources(t *testing.T) {
+	srv := sharedServer(t)
+	// ~/.vault-token, as `vault login` writes it, when VAULT_TOKEN is unset.
+	e := env(t, "VAULT_ADDR", srv.addr)
+	if err := os.WriteFile(filepath.Join(e.HomeDir, ".vault-token"), []byte(srv.token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st := srv.open(t, vault.Options{Env: e}, scope)
+	if err := st.Set(ctx(t), "FROM_FILE", "x"); err != nil {
+		t.Fatal(err)
+	}
+	// The address option wins over VAULT_ADDR.
+	e = env(t, "VAULT_ADDR", "http://127.0.0.1:1", "VAULT_TOKEN", srv.token)
+	st = srv.open(t, vault.Options{Address: srv.addr, Env: e}, scope)
+	if _, err := st.List(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestInvalidAndExpiredToken(t *testing.T) {
+	srv := sharedServer(t)
+	root := srv.rootClient(t)
+	revoked, err := root.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{"default"}, TTL: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Auth().Token().RevokeOrphan(revoked.Auth.ClientToken); err != nil {
+		t.Fatal(err)
+	}
+	for name, token := range map[string]string{"bogus": "hvs.not-a-token", "revoked": revoked.Auth.ClientToken} {
+		t.Run(name, func(t *testing.T) {
+			check := func(what string, err error) {
+				t.Helper()
+				if !errors.Is(err, secrets.ErrAuth) || !strings.Contains(err.Error(), "invalid or expired") {
+					t.Fatalf("%s with a %s token: got %v, want secrets.ErrAuth saying the token is invalid or expired", what, name, err)
+				}
+				if strings.Contains(err.Error(), token) {
+					t.Errorf("the error shows the token")
+				}
+			}
+			// Open detects the KV version, which already needs a valid token.
+			_, err := vault.Open(ctx(t), vault.Options{Env: srv.tokenEnv(t, token)}, scope)
+			check("Open", err)
+			// With the version forced, the first request finds out.
+			st := srv.open(t, vault.Options{KVVersion: 2, Env: srv.tokenEnv(t, token)}, scope)
+			_, err = st.Get(ctx(t), "ANY")
+			check("Get", err)
+		})
+	}
+}
+
+func TestPermissionDenied(t *testing.T) {
+	srv := sharedServer(t)
+	root := srv.rootClient(t)
+	prefix := "perm/" + randomHex(6)
+	policy := "readonly-" + randomHex(4)
+	rules := fmt.Sprintf(`
+path "secret/data/%[1]s/proj/github.com/org/repo/+" { capabilities = ["read"] }
+path "secret/metadata/%[1]s/proj/github.com/org/repo/" { capabilities = ["list"] }
+`, prefix)
+	if err := root.Sys().PutPolicy(policy, rules); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := root.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{policy}, TTL: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := srv.open(t, vault.Options{Prefix: prefix}, scope)
+	if err := admin.Set(ctx(t), "READABLE", "r-value"); err != nil {
+		t.Fatal(err)
+	}
+	st := srv.open(t, vault.Options{Prefix: prefix, Env: srv.tokenEnv(t, tok.Auth.ClientToken)}, scope)
+	if v, err := st.Get(ctx(t), "READABLE"); err != nil || v != "r-value" {
+		t.Fatalf("read allowed by the policy: err %v", err)
+	}
+	if names, err := st.List(ctx(t)); err != nil || len(names) != 1 {
+		t.Fatalf("list allowed by the policy: %q, %v", names, err)
+	}
+	const value = "secret-value-that-must-not-leak"
+	err = st.Set(ctx(t), "NEW", value)
+	wantPath := "secret/data/" + prefix + "/proj/github.com/org/repo/NEW"
+	if !errors.Is(err, secrets.ErrPermission) || !strings.Contains(err.Error(), wantPath) || !strings.Contains(err.Error(), `"create"`) {
+		t.Fatalf("Set without create capability: got %v; want secrets.ErrPermission naming %s and the capability", err, wantPath)
+	}
+	if strings.Contains(err.Error(), value) {
+		t.Fatal("the error shows the value")
+	}
+	err = st.Delete(ctx(t), "READABLE")
+	if !errors.Is(err, secrets.ErrPermission) || !strings.Contains(err.Error(), "secret/metadata/"+prefix) {
+		t.Fatalf("Delete without metadata capabilities: got %v", err)
+	}
+	other := scope
+	other.Repository = "github.com/org/other"
+	st2 := srv.open(t, vault.Options{Prefix: prefix, Env: srv.tokenEnv(t, tok.Auth.ClientToken)}, other)
+	if _, err := st2.List(ctx(t)); !errors.Is(err, secrets.ErrPermission) || !strings.Contains(err.Error(), `"list"`) {
+		t.Fatalf("List of a repository outside the policy: got %v", err)
+	}
+}
+
+func TestAppRole(t *testing.T) {
+	srv := sharedServer(t)
+	root := srv.rootClient(t)
+	mount := "approle-" + randomHex(4)
+	if err := root.Sys().EnableAuthWithOptions(mount, &api.EnableAuthOptions{Type: "approle"}); err != nil {
+		t.Fatal(err)
+	}
+	prefix := "approle/" + randomHex(6)
+	policy := "repo-" + randomHex(4)
+	// The policy the package documentation gives for one repository.
+	rules := fmt.Sprintf(`
+path "secret/data/%[1]s/proj/github.com/org/repo/+" { capabilities = ["create", "read", "update"] }
+path "secret/metadata/%[1]s/proj/github.com/org/repo/" { capabilities = ["list"] }
+path "secret/metadata/%[1]s/proj/github.com/org/repo/+" { capabilities = ["read", "delete"] }
+`, prefix)
+	if err := root.Sys().PutPolicy(policy, rules); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Logical().Write("auth/"+mount+"/role/ci", map[string]any{"token_policies": policy, "token_ttl": "10m"}); err != nil {
+		t.Fatal(err)
+	}
+	rid, err := root.Logical().Read("auth/" + mount + "/role/ci/role-id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid, err := root.Logical().Write("auth/"+mount+"/role/ci/secret-id", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roleID, secretID := rid.Data["role_id"].(string), sid.Data["secret_id"].(string)
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "secret-id")
+	if err := os.WriteFile(secretFile, []byte(secretID+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("secret id from file, role id from env", func(t *testing.T) {
+		e := env(t, "VAULT_ADDR", srv.addr, vault.RoleIDEnvVar, roleID)
+		st, err := vault.Open(ctx(t), vault.Options{Prefix: prefix, Auth: "approle", AppRoleMount: mount, SecretIDFile: secretFile, Env: e}, scope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := ctx(t)
+		if err := secrets.Create(ctx, st, "A", "a"); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Set(ctx, "A", "b"); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := st.Get(ctx, "A"); err != nil || v != "b" {
+			t.Fatalf("Get: %v", err)
+		}
+		if all, err := secrets.GetAll(ctx, st); err != nil || len(all) != 1 {
+			t.Fatalf("GetAll: %d, %v", len(all), err)
+		}
+		if err := st.Delete(ctx, "A"); err != nil {
+			t.Fatal(err)
+		}
+		if names, err := st.List(ctx); err != nil || len(names) != 0 {
+			t.Fatalf("List after Delete: %q, %v", names, err)
+		}
+		other := scope
+		other.Repository = "github.com/org/repo/nested"
+		st2, err := vault.Open(ctx, vault.Options{Prefix: prefix, Auth: "approle", AppRoleMount: mount, SecretIDFile: secretFile, Env: e}, other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer secrets.Close(st2)
+		if err := st2.Set(ctx, "A", "x"); !errors.Is(err, secrets.ErrPermission) {
+			t.Fatalf("the policy with + must not grant a nested repository: got %v", err)
+		}
+		if err := secrets.Close(st); err != nil {
+			t.Fatalf("Close (revokes the login token): %v", err)
+		}
+	})
+	t.Run("ids from env", func(t *testing.T) {
+		e := env(t, "VAULT_ADDR", srv.addr, vault.RoleIDEnvVar, roleID, vault.SecretIDEnvVar, secretID)
+		st := srv.open(t, vault.Options{Prefix: prefix, Auth: "approle", AppRoleMount: mount, Env: e}, scope)
+		if _, err := st.List(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("wrong secret id", func(t *testing.T) {
+		e := env(t, "VAULT_ADDR", srv.addr, vault.RoleIDEnvVar, roleID, vault.SecretIDEnvVar, "00000000-0000-0000-0000-000000000000")
+		_, err := vault.Open(ctx(t), vault.Options{Prefix: prefix, Auth: "approle", AppRoleMount: mount, Env: e}, scope)
+		if !errors.Is(err, secrets.ErrAuth) || !strings.Contains(err.Error(), "secret id") {
+			t.Fatalf("got %v, want secrets.ErrAuth about the role or secret id", err)
+		}
+	})
+	t.Run("auth method not enabled", func(t *testing.T) {
+		e := env(t, "VAULT_ADDR", srv.addr, vault.RoleIDEnvVar, roleID, vault.SecretIDEnvVar, secretID)
+		_, err := vault.Open(ctx(t), vault.Options{Prefix: prefix, Auth: "approle", AppRoleMount: "no-such-approle", Env: e}, scope)
+		if !errors.Is(err, secrets.ErrInvalidConfig) || !strings.Contains(err.Error(), "vault auth enable") {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
+func TestConcurrentCreators(t *testing.T) {
+	srv := sharedServer(t)
+	prefix := "race/" + randomHex(6)
+	const writers = 16
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		wins int
+		errs []error
+	)
+	stores := make([]secrets.Store, writers)
+	for i := range stores {
+		stores[i] = srv.open(t, vault.Options{Prefix: prefix}, scope)
+	}
+	start := make(chan struct{})
+	for i, st := range stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			err := secrets.Create(context.Background(), st, "RACE", fmt.Sprintf("writer %d", i))
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				wins++
+			} else {
+				errs = append(errs, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("%d creators won, want exactly 1", wins)
+	}
+	for _, err := range errs {
+		if !errors.Is(err, secrets.ErrExists) || !strings.Contains(err.Error(), `"RACE"`) || !strings.Contains(err.Error(), "use Set") {
+			t.Errorf("losing creator: got %v, want secrets.ErrExists naming the secret", err)
+		}
+	}
+}
+
+func TestKV2DeleteAndSoftDelete(t *testing.T) {
+	srv := sharedServer(t)
+	prefix := "delete/" + randomHex(6)
+	st := srv.open(t, vault.Options{Prefix: prefix}, scope)
+	kv := srv.rootClient(t).KVv2("secret")
+	path := prefix + "/proj/github.com/org/repo/"
+	for _, v := range []string{"one", "two"} {
+		if err := st.Set(ctx(t), "GONE", v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Delete(ctx(t), "GONE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.GetMetadata(ctx(t), path+"GONE"); err == nil {
+		t.Fatal("Delete left the metadata (and old versions) in place")
+	}
+	// A secret soft-deleted by hand (vault kv delete) reads as missing,
+	// is left out of GetAll and can be created again.
+	if err := st.Set(ctx(t), "SOFT", "old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := kv.Delete(ctx(t), path+"SOFT"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Get(ctx(t), "SOFT"); !errors.Is(err, secrets.ErrNotFound) {
+		t.Fatalf("Get of a soft-deleted secret: %v", err)
+	}
+	if all, err := secrets.GetAll(ctx(t), st); err != nil || len(all) != 0 {
+		t.Fatalf("GetAll with a soft-deleted secret: %d, %v", len(all), err)
+	}
+	if err := secrets.Create(ctx(t), st, "SOFT", "new"); err != nil {
+		t.Fatalf("Create over a soft-deleted secret: %v", err)
+	}
+	if v, err := st.Get(ctx(t), "SOFT"); err != nil || v != "new" {
+		t.Fatalf("Get after re-create: %v", err)
+	}
+	if err := secrets.Create(ctx(t), st, "SOFT", "again"); !errors.Is(err, secrets.ErrExists) {
+		t.Fatalf("Create of a live secret: %v", err)
+	}
+}
+
+func TestCASRequiredMount(t *testing.T) {
+	srv := sharedServer(t)
+	root := srv.rootClient(t)
+	mount := "cas-" + randomHex(4)
+	if err := root.Sys().Mount(mount, &api.MountInput{Type: "kv", Options: map[string]string{"version": "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Logical().Write(mount+"/config", map[string]any{"cas_required": true}); err != nil {
+		t.Fatal(err)
+	}
+	st := srv.open(t, vault.Options{Mount: mount}, scope)
+	for _, v := range []string{"first", "second"} {
+		if err := st.Set(ctx(t), "K", v); err != nil {
+			t.Fatalf("Set on a cas_required mount: %v", err)
+		}
+	}
+	if v, err := st.Get(ctx(t), "K"); err != nil || v != "second" {
+		t.Fatalf("Get: %v", err)
+	}
+}
+
+func TestLocalRepositoryLayout(t *testing.T) {
+	srv := sharedServer(t)
+	prefix := "local/" + randomHex(6)
+	local := secrets.Scope{Project: "proj", Repository: "/home/me/app"}
+	st := srv.open(t, vault.Options{Prefix: prefix}, local)
+	if err := st.Set(ctx(t), "K", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.rootClient(t).KVv2("secret").Get(ctx(t), prefix+"/proj/_local/home/me/app/K"); err != nil {
+		t.Fatalf("local repository not at _local/<path>: %v", err)
+	}
+	_, err := vault.Open(ctx(t), vault.Options{Prefix: prefix, Env: srv.tokenEnv(t, srv.token)}, secrets.Scope{Project: "proj", Repository: "_local/home/me/app"})
+	if !errors.Is(err, secrets.ErrInvalidScope) {
+		t.Fatalf("a remote identity with host _local: got %v, want secrets.ErrInvalidScope", err)
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	srv := ownServer(t)
+	st := srv.open(t, vault.Options{}, scope)
+	if err := st.Set(ctx(t), "K", "v"); err != nil {
+		t.Fatal(err)
+	}
+	srv.stop()
+	for _, deadline := range []time.Duration{time.Second, 5 * time.Second} {
+		c, cancel := context.WithTimeout(context.Background(), deadline)
+		_, err := st.Get(c, "K")
+		late := c.Err()
+		cancel()
+		if !errors.Is(err, secrets.ErrUnavailable) || !strings.Contains(err.Error(), srv.addr) {
+			t.Fatalf("Get from a stopped server (deadline %v): got %v, want secrets.ErrUnavailable naming %s", deadline, err, srv.addr)
+		}
+		if late != nil {
+			t.Errorf("Get from a stopped server returned only after its %v deadline", deadline)
+		}
+	}
+	_, err := vault.Open(ctx(t), vault.Options{Env: srv.tokenEnv(t, srv.token)}, scope)
+	if !errors.Is(err, secrets.ErrUnavailable) || !strings.Contains(err.Error(), "cannot reach Vault at "+srv.addr) {
+		t.Fatalf("Open on a stopped server: %v", err)
+	}
+}
+
+func TestSealed(t *testing.T) {
+	srv := ownServer(t)
+	st := srv.open(t, vault.Options{}, scope)
+	if err := st.Set(ctx(t), "K", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.rootClient(t).Sys().Seal(); err != nil {
+		t.Fatal(err)
+	}
+	c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := st.Get(c, "K")
+	if !errors.Is(err, secrets.ErrUnavailable) || !strings.Contains(err.Error(), "sealed") || c.Err() != nil {
+		t.Fatalf("Get from a sealed server: got %v, want secrets.ErrUnavailable saying it is sealed (promptly)", err)
+	}
+	_, err = vault.Open(ctx(t), vault.Options{Env: srv.tokenEnv(t, srv.token)}, scope)
+	if !errors.Is(err, secrets.ErrUnavailable) || !strings.Contains(err.Error(), "sealed") {
+		t.Fatalf("Open on a sealed server: %v", err)
+	}
+}
