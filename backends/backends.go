@@ -14,6 +14,8 @@ import (
 	"os"
 
 	"github.com/dstackai/dstack-secrets/backends/file"
+	"github.com/dstackai/dstack-secrets/backends/vault"
+	"github.com/dstackai/dstack-secrets/backends/keyring"
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
@@ -22,6 +24,7 @@ import (
 func Registry() *secrets.Registry {
 	return secrets.NewRegistry(
 		file.Backend(),
+		keyring.Backend(),
 	)
 }
 
