@@ -14,7 +14,6 @@ import (
 	"os"
 
 	"github.com/dstackai/dstack-secrets/backends/file"
-	"github.com/dstackai/dstack-secrets/backends/vault"
 	"github.com/dstackai/dstack-secrets/backends/keyring"
 	"github.com/dstackai/dstack-secrets/secrets"
 )
