@@ -15,6 +15,7 @@ import (
 
 	"github.com/dstackai/dstack-secrets/backends/file"
 	"github.com/dstackai/dstack-secrets/backends/keyring"
+	"github.com/dstackai/dstack-secrets/backends/vault"
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
@@ -24,6 +25,7 @@ func Registry() *secrets.Registry {
 	return secrets.NewRegistry(
 		file.Backend(),
 		keyring.Backend(),
+		vault.Backend(),
 	)
 }
 
