@@ -317,13 +317,28 @@ var categories = []struct {
 }{
 	{"JSON encoding and decoding (encoding/json)", regexp.MustCompile(`^encoding/json|^unicode/utf8|^strconv`)},
 	{"age encryption (ChaCha20-Poly1305, X25519, HKDF)", regexp.MustCompile(`chacha20|poly1305|filippo\.io|curve25519|x25519|hkdf|sha256|crypto/`)},
-	{"maps and strings (building the name→value maps)", regexp.MustCompile(`^runtime\.(mapassign|mapaccess|makemap|growWork|evacuate|memhash|aeshash|strhash|concatstring|slicebytetostring|rawstring)|^internal/runtime/maps|^runtime\.memmove|^runtime\.memequal`)},
+	{"maps and strings (building the name→value maps)", regexp.MustCompile(`^runtime\.(mapassign|mapaccess|makemap|growWork|evacuate|memhash|aeshash|strhash|concatstring|slicebytetostring|rawstring)|^internal/runtime/maps|^runtime\.memmove|^runtime\.memequal|^aeshashbody|^memeqbody`)},
 	{"Go runtime: allocation and garbage collection", regexp.MustCompile(`^runtime\.|^internal/runtime`)},
-	{"system calls (read, write, fsync, rename)", regexp.MustCompile(`^syscall|^internal/poll|^os\.|^internal/syscall`)},
-	{"sorting names", regexp.MustCompile(`^sort\.|^slices\.`)},
+	{"system calls (read, write, fsync, rename)", regexp.MustCompile(`^syscall|^internal/poll|^os\.|^internal/syscall|^internal/runtime/syscall`)},
+	{"sorting names", regexp.MustCompile(`^sort\.|^slices\.|^cmpbody|^runtime\.cmpstring`)},
 }
 
-var pprofLine = regexp.MustCompile(`^\s*([\d.]+)(\w*)\s+([\d.]+)%\s+[\d.]+%\s+[\d.]+\w*\s+[\d.]+%\s+(.+)$`)
+var pprofLine = regexp.MustCompile(`^\s*[\d.]+\w*\s+([\d.]+)%\s+[\d.]+%\s+[\d.]+\w*\s+([\d.]+)%\s+(.+)$`)
+
+// stages are the steps of an operation, found by their functions'
+// cumulative share of the profile.
+var stages = []struct {
+	name string
+	re   *regexp.Regexp
+}{
+	{"decrypt (age: X25519 header, ChaCha20-Poly1305 payload)", regexp.MustCompile(`^filippo\.io/age\.Decrypt$|^filippo\.io/age/internal/stream\.\(\*DecryptReader\)\.Read$`)},
+	{"decode the JSON document (encoding/json.Unmarshal)", regexp.MustCompile(`^encoding/json\.Unmarshal$`)},
+	{"sort the names (List)", regexp.MustCompile(`SortedNames`)},
+	{"copy the document (clone before a write)", regexp.MustCompile(`\(\*document\)\.clone$`)},
+	{"encode the JSON document (encoding/json.Marshal)", regexp.MustCompile(`^encoding/json\.Marshal$`)},
+	{"encrypt (age)", regexp.MustCompile(`^filippo\.io/age/internal/stream\.\(\*EncryptWriter\)\.(Write|Close)$|^filippo\.io/age\.Encrypt$`)},
+	{"fsync the file and directory", regexp.MustCompile(`^os\.\(\*File\)\.Sync$`)},
+}
 
 func (r *report) profiles() {
 	var done bool
@@ -334,19 +349,24 @@ func (r *report) profiles() {
 		}
 		if !done {
 			r.p("## Where the time goes (CPU profile at the largest store)\n\n")
-			r.p("`go test -bench` with `-cpuprofile` on the largest store size, flat time grouped by what the\n")
-			r.p("functions do (`go tool pprof -top`; the top functions are listed below each table).\n\n")
+			r.p("`go test -bench` with `-cpuprofile` at the largest store size, restricted to the measured operation\n")
+			r.p("(`go tool pprof -top -focus`; garbage collection on background threads is not included). First the\n")
+			r.p("steps of the operation by cumulative share, then all CPU time grouped by what the functions do.\n\n")
 			done = true
 		}
 		share := map[string]float64{}
+		cum := map[string]float64{}
 		var top []string
+		total := 0.0
 		for _, line := range strings.Split(text, "\n") {
 			m := pprofLine.FindStringSubmatch(line)
 			if m == nil {
 				continue
 			}
-			pct, _ := strconv.ParseFloat(m[3], 64)
-			fn := strings.TrimSpace(m[4])
+			flat, _ := strconv.ParseFloat(m[1], 64)
+			c, _ := strconv.ParseFloat(m[2], 64)
+			fn := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(m[3]), "(inline)"))
+			total += flat
 			cat := "other"
 			for _, c := range categories {
 				if c.re.MatchString(fn) {
@@ -354,9 +374,26 @@ func (r *report) profiles() {
 					break
 				}
 			}
-			share[cat] += pct
-			if len(top) < 8 {
-				top = append(top, fmt.Sprintf("%5.1f%%  %s", pct, fn))
+			share[cat] += flat
+			for _, st := range stages {
+				if st.re.MatchString(fn) && c > cum[st.name] {
+					cum[st.name] = c
+				}
+			}
+			if len(top) < 10 {
+				top = append(top, fmt.Sprintf("%5.1f%%  %s", flat, fn))
+			}
+		}
+		if total == 0 {
+			continue
+		}
+		what := map[string]string{"Open": "open + list at the largest size (decrypt, decode, sort)", "Set": "set one at the largest size (copy, encode, encrypt, fsync, rename)"}[op]
+		r.p("**%s**\n\n| step | share of the operation's CPU (cumulative) |\n|---|---:|\n", what)
+		var parts []string
+		for _, st := range stages {
+			if v := cum[st.name]; v > 0 {
+				r.p("| %s | %.0f%% |\n", st.name, 100*v/total)
+				parts = append(parts, fmt.Sprintf("%s %.0f%%", strings.SplitN(st.name, " (", 2)[0], 100*v/total))
 			}
 		}
 		type kv struct {
@@ -368,16 +405,11 @@ func (r *report) profiles() {
 			kvs = append(kvs, kv{k, v})
 		}
 		sort.Slice(kvs, func(i, j int) bool { return kvs[i].v > kvs[j].v })
-		what := map[string]string{"Open": "open + list (decrypt and decode)", "Set": "set one (decode from cache, encode, encrypt, fsync)"}[op]
-		r.p("**%s**\n\n| share of CPU | spent in |\n|---:|---|\n", what)
-		var parts []string
+		r.p("\n| share of CPU (flat) | spent in |\n|---:|---|\n")
 		for _, e := range kvs {
-			r.p("| %.0f%% | %s |\n", e.v, e.k)
-			if len(parts) < 3 {
-				parts = append(parts, fmt.Sprintf("%.0f%% %s", e.v, e.k))
-			}
+			r.p("| %.0f%% | %s |\n", 100*e.v/total, e.k)
 		}
-		r.p("\n<details><summary>top functions</summary>\n\n```\n%s\n```\n</details>\n\n", strings.Join(top, "\n"))
+		r.p("\n<details><summary>top functions (flat, %% of the whole profile)</summary>\n\n```\n%s\n```\n</details>\n\n", strings.Join(top, "\n"))
 		fmt.Fprintf(&r.summary, "profile %s: %s\n", op, strings.Join(parts, "; "))
 	}
 }
