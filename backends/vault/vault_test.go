@@ -121,6 +121,7 @@ func TestOptionErrors(t *testing.T) {
 			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
 				t.Fatalf("got %v; want an error wrapping %v that mentions %q", err, tc.want, tc.msg)
 			}
+			t.Logf("%v", err)
 		})
 	}
 }
@@ -172,6 +173,7 @@ func TestInvalidAndExpiredToken(t *testing.T) {
 			st := srv.open(t, vault.Options{KVVersion: 2, Env: srv.tokenEnv(t, token)}, scope)
 			_, err = st.Get(ctx(t), "ANY")
 			check("Get", err)
+			t.Logf("Get with a %s token: %v", name, err)
 		})
 	}
 }
@@ -212,6 +214,7 @@ path "secret/metadata/%[1]s/proj/github.com/org/repo/" { capabilities = ["list"]
 	if strings.Contains(err.Error(), value) {
 		t.Fatal("the error shows the value")
 	}
+	t.Logf("Set without the capability: %v", err)
 	err = st.Delete(ctx(t), "READABLE")
 	if !errors.Is(err, secrets.ErrPermission) || !strings.Contains(err.Error(), "secret/metadata/"+prefix) {
 		t.Fatalf("Delete without metadata capabilities: got %v", err)
@@ -467,6 +470,7 @@ func TestUnreachable(t *testing.T) {
 	if !errors.Is(err, secrets.ErrUnavailable) || !strings.Contains(err.Error(), "cannot reach Vault at "+srv.addr) {
 		t.Fatalf("Open on a stopped server: %v", err)
 	}
+	t.Logf("Open on a stopped server: %v", err)
 }
 
 func TestSealed(t *testing.T) {
@@ -484,6 +488,7 @@ func TestSealed(t *testing.T) {
 	if !errors.Is(err, secrets.ErrUnavailable) || !strings.Contains(err.Error(), "sealed") || c.Err() != nil {
 		t.Fatalf("Get from a sealed server: got %v, want secrets.ErrUnavailable saying it is sealed (promptly)", err)
 	}
+	t.Logf("Get from a sealed server: %v", err)
 	_, err = vault.Open(ctx(t), vault.Options{Env: srv.tokenEnv(t, srv.token)}, scope)
 	if !errors.Is(err, secrets.ErrUnavailable) || !strings.Contains(err.Error(), "sealed") {
 		t.Fatalf("Open on a sealed server: %v", err)
