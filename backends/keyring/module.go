@@ -191,6 +191,8 @@ func (m *module) lock() func() {
 func (m *module) fail(op, name string, err error) error {
 	sentinel := secrets.ErrUnavailable
 	switch {
+	case errors.Is(err, secrets.ErrAuth):
+		return fmt.Errorf("keychain %s: %s %q: %w", m.name, op, name, err)
 	case errors.Is(err, syscall.EDQUOT):
 		return fmt.Errorf("keychain %s: %s %q: the kernel key quota is exhausted (%v); %s, delete unused secrets or use \"backend: file\": %w", m.name, op, name, err, m.hint, secrets.ErrUnavailable)
 	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):

@@ -202,7 +202,10 @@ func (s *secretService) findCollection(ctx context.Context, name string) error {
 			s.collection, s.collName = p, name
 			return nil
 		}
-		known = append(known, label)
+		if label != base {
+			base += " (" + label + ")"
+		}
+		known = append(known, base)
 	}
 	if name == "" {
 		return fmt.Errorf("keychain %s: the Secret Service has no default collection; set options.collection to one of: %s: %w", SecretService, strings.Join(known, ", "), secrets.ErrUnavailable)
