@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -115,6 +116,9 @@ func (o Options) Decode(backend string, v any) error {
 
 // typeName describes the YAML value an option of type t takes.
 func typeName(t reflect.Type) string {
+	if t == reflect.TypeFor[time.Duration]() {
+		return "a duration such as 30s or 2m"
+	}
 	switch t.Kind() {
 	case reflect.Bool:
 		return "true or false"
