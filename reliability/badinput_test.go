@@ -104,6 +104,34 @@ func badInputs() []badInput {
 		{category: "Flags and arguments", input: "overwrite without `-y`, no terminal", args: []string{"add", "EXISTING", "v"}, code: 1, want: "-y"},
 		{category: "Flags and arguments", input: "delete without `-y`, no terminal", args: []string{"delete", "EXISTING"}, code: 1, want: "-y"},
 		{category: "Flags and arguments", input: "delete a missing secret", args: []string{"delete", "-y", "MISSING"}, code: 1, want: "MISSING"},
+		{category: "Dotenv files (import)", input: "unclosed double quote", stdin: "A=\"abc\n", args: []string{"import", "-"}, code: 1, want: "line 1"},
+		{category: "Dotenv files (import)", input: "unclosed single quote", stdin: "A='abc\n", args: []string{"import", "-"}, code: 1, want: "line 1"},
+		{category: "Dotenv files (import)", input: "name starts with a digit", stdin: "1A=x\n", args: []string{"import", "-"}, code: 1, want: "line 1"},
+		{category: "Dotenv files (import)", input: "name with a dash", stdin: "MY-TOKEN=x\n", args: []string{"import", "-"}, code: 1, want: "line 1"},
+		{category: "Dotenv files (import)", input: "line without `=`", stdin: "JUSTTEXT\n", args: []string{"import", "-"}, code: 1, want: "'='"},
+		{category: "Dotenv files (import)", input: "empty value", stdin: "A=\n", args: []string{"import", "-"}, code: 1, want: "empty"},
+		{category: "Dotenv files (import)", input: "name given twice", stdin: "A=1\nA=2\n", args: []string{"import", "-"}, code: 1, want: "line 2"},
+		{category: "Dotenv files (import)", input: "NUL byte in a value", stdin: "A=a\x00b\n", args: []string{"import", "-"}, code: 1, want: "line 1"},
+		{category: "Dotenv files (import)", input: "invalid UTF-8", stdin: "A=\xff\n", args: []string{"import", "-"}, code: 1, want: "UTF-8"},
+		{category: "Dotenv files (import)", input: "value over 64 KiB", stdin: "A=" + strings.Repeat("x", 64*1024+1) + "\n", args: []string{"import", "-"}, code: 1, want: "line 1"},
+		{category: "Dotenv files (import)", input: "bad line after good ones (all or nothing)", stdin: "A=1\nB=2\nC=\"3\n", args: []string{"import", "-"}, code: 1, want: "nothing was imported"},
+		{category: "Dotenv files (import)", input: "existing name without `-y`", stdin: "EXISTING=new\n", args: []string{"import", "-"}, code: 1, want: "-y"},
+		{category: "Dotenv files (import)", input: "missing file", args: []string{"import", "/nonexistent/.env"}, code: 1, want: "/nonexistent/.env"},
+		{category: "Dotenv files (import)", input: "a directory", args: []string{"import", "/"}, code: 1, want: "/"},
+		{category: "Dotenv files (import)", input: "`import` without FILE", args: []string{"import"}, code: 2, want: "missing"},
+		{category: "Flags and arguments", input: "`export` with an unknown format", args: []string{"export", "--format", "xml"}, code: 2, want: "xml"},
+		{category: "Flags and arguments", input: "`get` a missing secret", args: []string{"get", "MISSING"}, code: 1, want: "MISSING"},
+		{category: "Flags and arguments", input: "`get` without NAME", args: []string{"get"}, code: 2, want: "missing"},
+		{category: "Flags and arguments", input: "`run` without a command", args: []string{"run"}, code: 2, want: "missing"},
+		{category: "Flags and arguments", input: "`run` a program that does not exist", args: []string{"run", "--", "/nonexistent/prog"}, code: 127, want: "not found"},
+		{category: "Configuration files", input: "keyring: unknown keychain", setup: cfgFile("projects:\n  a:\n    backend: keyring\n    options:\n      keychains: [gnome]\n"), args: withConfig("list"), code: 1, want: "gnome"},
+		{category: "Configuration files", input: "keyring: timeout that is not a duration", setup: cfgFile("projects:\n  a:\n    backend: keyring\n    options:\n      timeout: soon\n"), args: withConfig("list"), code: 1, want: "timeout"},
+		{category: "Configuration files", input: "vault: unknown option key", setup: cfgFile("projects:\n  a:\n    backend: vault\n    options:\n      adress: http://127.0.0.1:1\n"), args: withConfig("list"), code: 1, want: "adress"},
+		{category: "Configuration files", input: "vault: `token` in the file (not allowed)", setup: cfgFile("projects:\n  a:\n    backend: vault\n    options:\n      token: abc\n"), args: withConfig("list"), code: 1, want: "token"},
+		{category: "Configuration files", input: "vault: `kv_version: 3`", setup: cfgFile("projects:\n  a:\n    backend: vault\n    options:\n      address: http://127.0.0.1:1\n      kv_version: 3\n"), env: map[string]string{"VAULT_TOKEN": "t"}, args: withConfig("list"), code: 1, want: "kv_version"},
+		{category: "Configuration files", input: "vault: no token anywhere", setup: cfgFile("projects:\n  a:\n    backend: vault\n    options:\n      address: http://127.0.0.1:1\n"), args: withConfig("list"), code: 1, want: "VAULT_TOKEN"},
+		{category: "Configuration files", input: "vault: nothing listening at the address", setup: cfgFile("projects:\n  a:\n    backend: vault\n    options:\n      address: http://127.0.0.1:1\n      kv_version: 2\n"), env: map[string]string{"VAULT_TOKEN": "t"}, args: withConfig("list"), code: 1, want: "127.0.0.1:1"},
+		{category: "Configuration files", input: "vault: address that is not a URL", setup: cfgFile("projects:\n  a:\n    backend: vault\n    options:\n      address: \"::\"\n"), env: map[string]string{"VAULT_TOKEN": "t"}, args: withConfig("list"), code: 1, want: "::"},
 		{category: "Configuration files", input: "`--config` names a missing file", args: []string{"--config", "/nonexistent/secrets.yml", "list"}, code: 1, want: "does not exist"},
 		{category: "Configuration files", input: "`DSTACK_SECRETS_CONFIG` names a missing file", env: map[string]string{"DSTACK_SECRETS_CONFIG": "/nonexistent/secrets.yml"}, args: []string{"list"}, code: 1, want: "DSTACK_SECRETS_CONFIG"},
 		{category: "Configuration files", input: "not YAML", setup: cfgFile("projects: [unclosed\n"), args: withConfig("list"), code: 1, want: "secrets.yml"},
@@ -211,21 +239,28 @@ func TestBadInput(t *testing.T) {
 	var doc strings.Builder
 	doc.WriteString("# Bad input and the errors it gives\n\n")
 	doc.WriteString("Every bad input that the reliability suite tries, with the exact message and exit code the CLI gives\n")
-	doc.WriteString("(1: failure, 2: usage error). Each row is a test (`TestBadInput` in\n")
+	doc.WriteString("(1: failure, 2: usage error, 127: the program given to `run` does not exist). Each row is a test\n(`TestBadInput` in ")
 	doc.WriteString("[`reliability/badinput_test.go`](../reliability/badinput_test.go)), which also checks that the\n")
 	doc.WriteString("store is byte-identical afterwards; this file is generated by it and the test fails when the two\n")
 	doc.WriteString("differ: after changing a message run `go test ./reliability/ -run TestBadInput -update`.\n\n")
 	doc.WriteString("Paths are shown as `~` (home), `<repo>` (the git repository), `<config>` (the `--config` file) and\n")
 	doc.WriteString("`<tmp>` (elsewhere in the test's directory). The store already holds one secret, `EXISTING`.\n")
-	doc.WriteString("Store-file decoding is also fuzzed (`FuzzDecodeStore` and `FuzzDecodePlaintext` in\n")
-	doc.WriteString("`backends/file/fuzz_test.go`).\n")
-	category := ""
+	doc.WriteString("The parsers are also fuzzed: store files (`FuzzDecodeStore`, `FuzzDecodePlaintext` in\n")
+	doc.WriteString("`backends/file`), dotenv files (`internal/dotenv`), the configuration (`FuzzParseConfig`), names\n")
+	doc.WriteString("(`FuzzValidateName`) and repository URLs (`FuzzNormalizeRepository`) in `secrets`; `scripts/fuzz` runs them.\n")
+	var categories []string
+	byCategory := map[string][]outcome{}
 	for _, o := range outcomes {
-		if o.row.category != category {
-			category = o.row.category
-			fmt.Fprintf(&doc, "\n## %s\n\n| input | command | exit | message (stderr) |\n|---|---|---:|---|\n", category)
+		if byCategory[o.row.category] == nil {
+			categories = append(categories, o.row.category)
 		}
-		fmt.Fprintf(&doc, "| %s | %s | %d | %s |\n", strings.ReplaceAll(o.row.input, "|", "\\|"), cell(commandLine(o.row)), o.row.code, cell(o.msg))
+		byCategory[o.row.category] = append(byCategory[o.row.category], o)
+	}
+	for _, category := range categories {
+		fmt.Fprintf(&doc, "\n## %s\n\n| input | command | exit | message (stderr) |\n|---|---|---:|---|\n", category)
+		for _, o := range byCategory[category] {
+			fmt.Fprintf(&doc, "| %s | %s | %d | %s |\n", strings.ReplaceAll(o.row.input, "|", "\\|"), cell(commandLine(o.row)), o.row.code, cell(o.msg))
+		}
 	}
 	fmt.Fprintf(&doc, "\n%d bad inputs.\n", len(outcomes))
 	got := doc.String()
