@@ -108,12 +108,13 @@
 // (VAULT_CACERT, or VAULT_CACERT_BYTES), ca_path (VAULT_CAPATH),
 // client_cert and client_key (VAULT_CLIENT_CERT, VAULT_CLIENT_KEY),
 // tls_server_name (VAULT_TLS_SERVER_NAME) and tls_skip_verify
-// (VAULT_SKIP_VERIFY), plus VAULT_MAX_RETRIES and VAULT_CLIENT_TIMEOUT. An
+// (VAULT_SKIP_VERIFY), plus VAULT_MAX_RETRIES, VAULT_CLIENT_TIMEOUT and
+// VAULT_PROXY_ADDR (or VAULT_HTTP_PROXY). An
 // option set in the configuration wins over the environment, because it
 // names the Vault of one particular project; the environment fills in what
 // the configuration leaves out. Other VAULT_* variables the Go client reads
-// itself (VAULT_RATE_LIMIT, VAULT_PROXY_ADDR, VAULT_HEADERS, ...) keep the
-// client's own meaning.
+// itself from the process environment (VAULT_RATE_LIMIT, VAULT_HEADERS,
+// VAULT_DISABLE_REDIRECTS, VAULT_SRV_LOOKUP) keep the client's own meaning.
 //
 // Credentials never come from the configuration file. With auth: token (the
 // default) the token is VAULT_TOKEN, else the file ~/.vault-token that

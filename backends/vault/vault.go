@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -295,6 +297,13 @@ func clientConfig(opts Options, getenv func(string) string) (*api.Config, string
 	transport.MaxIdleConnsPerHost = MaxConcurrentReads
 	transport.ForceAttemptHTTP2 = true
 	cfg.HttpClient.Transport = transport
+	if p := first(getenv(api.EnvVaultProxyAddr), getenv(api.EnvHTTPProxy)); p != "" {
+		u, err := url.Parse(p)
+		if err != nil {
+			return nil, "", fmt.Errorf("%w: %s: cannot parse the proxy URL: %v", secrets.ErrInvalidConfig, api.EnvVaultProxyAddr, err)
+		}
+		transport.Proxy = http.ProxyURL(u)
+	}
 
 	skip := opts.TLSSkipVerify
 	if !skip {

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http/httptest"
+	"net/http/httputil"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -126,7 +129,7 @@ func TestOptionErrors(t *testing.T) {
 	}
 }
 
-func TestTokenSources(t *testing.T) {
+func TestEnvironment(t *testing.T) {
 	srv := sharedServer(t)
 	// ~/.vault-token, as `vault login` writes it, when VAULT_TOKEN is unset.
 	e := env(t, "VAULT_ADDR", srv.addr)
@@ -142,6 +145,21 @@ func TestTokenSources(t *testing.T) {
 	st = srv.open(t, vault.Options{Address: srv.addr, Env: e}, scope)
 	if _, err := st.List(ctx(t)); err != nil {
 		t.Fatal(err)
+	}
+	// VAULT_PROXY_ADDR sends the requests through an HTTP proxy.
+	var proxied atomic.Int32
+	proxy := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		proxied.Add(1)
+		r.Out.URL = r.In.URL // a forward proxy: the request carries the absolute URL
+	}})
+	defer proxy.Close()
+	e = env(t, "VAULT_ADDR", srv.addr, "VAULT_TOKEN", srv.token, "VAULT_PROXY_ADDR", proxy.URL)
+	st = srv.open(t, vault.Options{Env: e}, scope)
+	if _, err := st.List(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if proxied.Load() == 0 {
+		t.Error("VAULT_PROXY_ADDR was ignored")
 	}
 }
 
