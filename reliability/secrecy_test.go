@@ -110,6 +110,39 @@ func TestSecrecy(t *testing.T) {
 		{name: "outside a repository", dir: s.tmp, args: []string{"add", "C", m}},
 		{name: "unknown flag before the command", args: []string{"--" + m, "list"}},
 	}
+	vaultCfg := cfg("vault.yml", "projects:\n  v:\n    backend: vault\n    options:\n      address: http://127.0.0.1:1\n      kv_version: 2\n")
+	keyringCfg := cfg("keyring.yml", "projects:\n  k:\n    backend: keyring\n    options:\n      keychains: [file]\n      file_dir: "+filepath.Join(s.root, "kr")+"\n")
+	steps = append(steps,
+		step{name: "vault: token of a server that is down", env: map[string]string{"VAULT_TOKEN": pass1}, args: []string{"--config", vaultCfg, "add", "C", m}},
+		step{name: "keyring file: create", env: map[string]string{"DSTACK_SECRETS_KEYRING_PASSWORD": pass1}, args: []string{"--config", keyringCfg, "add", "K", m}},
+		step{name: "keyring file: wrong password", env: map[string]string{"DSTACK_SECRETS_KEYRING_PASSWORD": pass2}, args: []string{"--config", keyringCfg, "get", "K"}},
+		step{name: "keyring file: no password", args: []string{"--config", keyringCfg, "list"}},
+	)
+	if addr, token := os.Getenv("DSTACK_SECRETS_TEST_VAULT_ADDR"), os.Getenv("DSTACK_SECRETS_TEST_VAULT_TOKEN"); addr != "" && token != "" {
+		liveCfg := cfg("vault-live.yml", "projects:\n  v:\n    backend: vault\n    options:\n      address: "+addr+"\n      prefix: secrecy-"+m+"\n")
+		steps = append(steps,
+			step{name: "vault: invalid token", env: map[string]string{"VAULT_TOKEN": pass1}, args: []string{"--config", liveCfg, "add", "C", m}},
+			step{name: "vault: add", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", liveCfg, "add", "C", m}},
+			step{name: "vault: add existing", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", liveCfg, "add", "C", m}},
+			step{name: "vault: get", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", liveCfg, "get", "C"}, printsValue: true},
+			step{name: "vault: run", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", liveCfg, "run", "--", "/bin/false"}},
+		)
+	}
+	steps = append(steps,
+		step{name: "import a valid file", stdin: "IMP=" + m + "\n", args: []string{"import", "-"}},
+		step{name: "import: invalid name", stdin: "1A=" + m + "\n", args: []string{"import", "-"}},
+		step{name: "import: unclosed quote", stdin: "A=\"" + m + "\n", args: []string{"import", "-"}},
+		step{name: "import: unclosed single quote", stdin: "A='" + m + "\n", args: []string{"import", "-"}},
+		step{name: "import: NUL", stdin: "A=" + m + "\x00\n", args: []string{"import", "-"}},
+		step{name: "import: invalid UTF-8", stdin: "A=\xff" + m + "\n", args: []string{"import", "-"}},
+		step{name: "import: no equals sign", stdin: m + "\n", args: []string{"import", "-"}},
+		step{name: "import: value too large", stdin: "A=" + big + "\n", args: []string{"import", "-"}},
+		step{name: "import: duplicate", stdin: "Z=" + m + "\nZ=" + m + "\n", args: []string{"import", "-"}},
+		step{name: "import: existing without -y", stdin: "A=" + m + "\n", args: []string{"import", "-"}},
+		step{name: "import -y", stdin: "A=" + m + "\n", args: []string{"import", "-y", "-"}},
+		step{name: "export", args: []string{"export"}, printsValue: true},
+		step{name: "export json", args: []string{"export", "--format", "json"}, printsValue: true},
+	)
 	if hasCommand(s, "get") {
 		steps = append(steps,
 			step{name: "get", args: []string{"get", "A"}, printsValue: true},
