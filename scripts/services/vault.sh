@@ -67,19 +67,24 @@ _vault_build() {
   local out=$1 src work modjson
   echo "vault: building Vault v$VAULT_VERSION from source (sdk $VAULT_SDK_VERSION, api $VAULT_API_VERSION); a cold build takes several minutes"
   work=$(mktemp -d "${TMPDIR:-/tmp}/dstack-vault-build.XXXXXX")
+  _VAULT_BUILD_WORK=$work # removed by vault_stop if the build is interrupted
+  # Every step ends in "|| exit 1": errexit does not apply inside a
+  # subshell whose status is tested with ||.
   (
-    set -euo pipefail
     export GOFLAGS= GOWORK=off CGO_ENABLED=0
-    modjson=$(cd "$work" && go mod download -json "github.com/hashicorp/vault@v$VAULT_VERSION")
+    if ! modjson=$(cd "$work" && go mod download -json "github.com/hashicorp/vault@v$VAULT_VERSION"); then
+      printf '%s\n' "$modjson" >&2
+      exit 1
+    fi
     src=$(printf '%s\n' "$modjson" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
     if [ -z "$src" ] || [ ! -f "$src/go.mod" ]; then
       echo "vault: go mod download gave no source directory:" >&2
       printf '%s\n' "$modjson" >&2
       exit 1
     fi
-    cp -R "$src" "$work/src"
-    chmod -R u+w "$work/src"
-    cd "$work/src"
+    cp -R "$src" "$work/src" || exit 1
+    chmod -R u+w "$work/src" || exit 1
+    cd "$work/src" || exit 1
     go mod edit \
       -dropreplace=github.com/hashicorp/vault/api \
       -dropreplace=github.com/hashicorp/vault/api/auth/approle \
@@ -87,14 +92,15 @@ _vault_build() {
       -dropreplace=github.com/hashicorp/vault/api/auth/userpass \
       -dropreplace=github.com/hashicorp/vault/sdk \
       -replace="github.com/hashicorp/vault/sdk=github.com/hashicorp/vault/sdk@$VAULT_SDK_VERSION" \
-      -replace="github.com/hashicorp/vault/api=github.com/hashicorp/vault/api@$VAULT_API_VERSION"
+      -replace="github.com/hashicorp/vault/api=github.com/hashicorp/vault/api@$VAULT_API_VERSION" || exit 1
     # Build into another folder: the source has a vault/ directory.
-    go build -mod=mod -trimpath -ldflags='-s -w' -o "$work/out/vault" .
-    "$work/out/vault" version
-    mv -f "$work/out/vault" "$out.tmp.$$"
-    mv -f "$out.tmp.$$" "$out"
-  ) || { rm -rf "$work"; echo "vault: build failed" >&2; return 1; }
+    go build -mod=mod -trimpath -ldflags='-s -w' -o "$work/out/vault" . || exit 1
+    "$work/out/vault" version || exit 1
+    mv -f "$work/out/vault" "$out.tmp.$$" || exit 1
+    mv -f "$out.tmp.$$" "$out" || exit 1
+  ) || { rm -rf "$work"; _VAULT_BUILD_WORK=; echo "vault: build failed" >&2; return 1; }
   rm -rf "$work"
+  _VAULT_BUILD_WORK=
   echo "vault: built $out"
 }
 
@@ -169,6 +175,10 @@ vault_start() {
 }
 
 vault_stop() {
+  if [ -n "${_VAULT_BUILD_WORK:-}" ]; then
+    rm -rf "$_VAULT_BUILD_WORK"
+    _VAULT_BUILD_WORK=
+  fi
   if [ -n "${VAULT_TEST_PID:-}" ]; then
     kill "$VAULT_TEST_PID" 2>/dev/null || true
     wait "$VAULT_TEST_PID" 2>/dev/null || true
