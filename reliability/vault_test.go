@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -424,4 +425,50 @@ func TestVaultSlow(t *testing.T) {
 	if err != nil || (v != "old value" && v != "new value") {
 		t.Errorf("after a timed-out write: %q, %v", v, err)
 	}
+}
+
+// TestVaultConcurrentAddProcesses runs 16 concurrent workers, each starting
+// `dstack-secrets add` processes one after another against one repository
+// on Vault (16 x 50, or 16 x 200 with -long): every secret is present.
+func TestVaultConcurrentAddProcesses(t *testing.T) {
+	srv := sharedVault(t)
+	workers, perWorker := 16, 50
+	if *long {
+		perWorker = 200
+	}
+	s := newSandbox(t)
+	prefix := "reliability-" + randomHex(t)
+	writeFile(t, filepath.Join(s.root, "secrets.yml"), "projects:\n  rel:\n    backend: vault\n    options:\n      address: "+srv.addr+"\n      prefix: "+prefix+"\n", 0o600)
+	s.env = map[string]string{"VAULT_TOKEN": srv.token, "DSTACK_SECRETS_CONFIG": filepath.Join(s.root, "secrets.yml")}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perWorker {
+				name := fmt.Sprintf("W%02d_%03d", w, i)
+				if r := s.run("", "add", name, "value of "+name); r.code != 0 {
+					t.Errorf("add %s: exit %d: %s", name, r.code, r.stderr)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	all, err := secrets.GetAll(context.Background(), openVault(t, srv, srv.token, prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := 0
+	for w := range workers {
+		for i := range perWorker {
+			name := fmt.Sprintf("W%02d_%03d", w, i)
+			if all[name] != "value of "+name {
+				lost++
+			}
+		}
+	}
+	if lost > 0 || len(all) != workers*perWorker {
+		t.Fatalf("%d of %d secrets lost; Vault holds %d", lost, workers*perWorker, len(all))
+	}
+	t.Logf("%d add processes (%d at a time) against Vault; all %d secrets present", workers*perWorker, workers, len(all))
 }
