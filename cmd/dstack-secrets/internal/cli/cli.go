@@ -98,6 +98,7 @@ func (a *app) commands() []*command {
 		a.getCommand(),
 		a.importCommand(),
 		a.exportCommand(),
+		a.runCommand(),
 	}
 }
 

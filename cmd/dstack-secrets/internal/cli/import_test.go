@@ -251,27 +251,6 @@ func TestImportFileErrors(t *testing.T) {
 	}
 }
 
-// TestImportMany imports 1,000 secrets in one go (100 with -short: the
-// file backend rewrites and fsyncs its file on every Set).
-func TestImportMany(t *testing.T) {
-	h := newHarness(t)
-	n := 1000
-	if testing.Short() {
-		n = 100
-	}
-	var doc strings.Builder
-	want := map[string]string{}
-	for i := 0; i < n; i++ {
-		name, value := fmt.Sprintf("SECRET_%04d", i), fmt.Sprintf("value %d\nwith 'quotes' and \"more\"", i)
-		want[name] = value
-		fmt.Fprintf(&doc, "%s=%q\n", name, value)
-	}
-	h.want(h.run(doc.String(), "import", "-"), 0, fmt.Sprintf("Imported %d secrets", n))
-	if got := h.all(); !maps.Equal(got, want) {
-		t.Errorf("imported %d secrets, want %d with the same values", len(got), len(want))
-	}
-}
-
 // flakyStore wraps a real store and fails the one Set that follows the
 // first allowed ones.
 type flakyStore struct {

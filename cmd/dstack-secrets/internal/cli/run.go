@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/dstackai/dstack-secrets/secrets"
+)
+
+const runHelp = `Usage: dstack-secrets run [-h] [--project PROJECT] [--no-override] [--] COMMAND [ARGS...]
+
+Runs COMMAND with the current environment plus every secret of the current
+repository as an environment variable, the way a workflow gets them.
+
+A secret replaces an inherited environment variable of the same name, as
+dstack's runner does; --no-override keeps the inherited variable instead.
+The secrets are read in one snapshot before COMMAND starts; if they cannot
+be read, COMMAND is not started.
+
+The options of run come before COMMAND: everything from COMMAND on is passed
+to it untouched (dstack-secrets run env -i works). Use -- when COMMAND
+itself starts with '-'.
+
+Exit status: COMMAND's exit code; 128+N when COMMAND is killed by signal N;
+127 when COMMAND is not found; 126 when it cannot be executed; 1 or 2 when
+dstack-secrets fails before starting it. SIGTERM received by dstack-secrets is
+passed on to COMMAND, and so is SIGINT unless it came from the terminal,
+which has already sent it to COMMAND too.
+
+Positional Arguments:
+  COMMAND            The program to run, found in PATH
+  ARGS               Its arguments
+
+Optional Arguments:
+  -h, --help         Show this help message and exit
+  --project PROJECT  The name of the project to execute the command for
+  --no-override      Keep an inherited environment variable when a secret
+                     has the same name
+  --config FILE      The configuration file
+  --repo REPO        The repository (remote URL or directory)
+`
+
+// Exit codes of run when the command cannot be started, as in POSIX shells.
+const (
+	ExitCannotExecute = 126
+	ExitNotFound      = 127
+)
+
+// runWaitDelay bounds how long run waits, after the command exits, for the
+// copying of standard streams that are not files (in-process use).
+const runWaitDelay = 2 * time.Second
+
+func (a *app) runCommand() *command {
+	fs := a.newFlagSet("run")
+	noOverride := fs.Bool("no-override", false, "keep inherited variables")
+	return &command{help: runHelp, Command: &ffcli.Command{
+		Name:      "run",
+		ShortHelp: "Run a command with the secrets in its environment",
+		FlagSet:   fs,
+		// args is what follows run's own flags: the flag set stops at the
+		// first non-flag argument or after "--", so the command's flags
+		// are never parsed here.
+		Exec: func(ctx context.Context, args []string) error {
+			if len(args) == 0 {
+				return usageError{msg: "run: missing COMMAND", hint: "run 'dstack-secrets run -h' for usage"}
+			}
+			store, _, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			values, err := secrets.GetAll(ctx, store)
+			if cerr := secrets.Close(store); err == nil && cerr != nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+			base := a.Environ
+			if base == nil {
+				base = os.Environ()
+			}
+			return a.runChild(ctx, args, secrets.MergeEnviron(base, values, !*noOverride))
+		},
+	}}
+}
+
+// runChild runs args[0] with env, forwarding signals, and returns an
+// exitError with its exit code when that is not 0. Errors never quote the
+// command line, which may hold secrets.
+func (a *app) runChild(ctx context.Context, args []string, env []string) error {
+	path, err := exec.LookPath(args[0])
+	if err != nil {
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+			return exitError{code: ExitNotFound, msg: "run: command not found (the first argument after 'run' names no executable program; check its spelling and PATH)"}
+		}
+		reason := err
+		var ee *exec.Error
+		if errors.As(err, &ee) {
+			reason = ee.Err
+		}
+		return exitError{code: ExitCannotExecute, msg: fmt.Sprintf("run: the command cannot be executed: %v (the first argument after 'run' must name an executable program)", reason)}
+	}
+	cmd := exec.Command(path, args[1:]...)
+	cmd.Args[0] = args[0]
+	cmd.Env = env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = a.Stdin, a.Stdout, a.Stderr
+	cmd.WaitDelay = runWaitDelay
+
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwardedSignals...)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return exitError{code: ExitCannotExecute, msg: fmt.Sprintf("run: the command cannot be executed: %v", startErrorText(err))}
+	}
+	done := make(chan struct{})
+	forwarded := make(chan struct{})
+	go func() {
+		defer close(forwarded)
+		for {
+			select {
+			case sig := <-sigs:
+				if sig == os.Interrupt && a.terminalSentToGroup() {
+					continue // the terminal sent it to the command too
+				}
+				_ = cmd.Process.Signal(sig)
+			case <-ctx.Done():
+				_ = cmd.Process.Kill()
+				return
+			case <-done:
+				return
+			}
+		}
+	}()
+	err = cmd.Wait()
+	close(done)
+	<-forwarded
+	var ee *exec.ExitError
+	switch {
+	case err == nil || errors.Is(err, exec.ErrWaitDelay):
+		return nil
+	case errors.As(err, &ee):
+		code := ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal())
+		}
+		return exitError{code: code}
+	default:
+		return fmt.Errorf("run: waiting for the command: %w", err)
+	}
+}
+
+// startErrorText describes an error of exec.Cmd.Start without the path.
+func startErrorText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// terminalSentToGroup reports whether a terminal among the standard
+// streams has this process's group in the foreground: a SIGINT then came
+// from the terminal (Ctrl-C), which sent it to the whole group, command
+// included.
+func (a *app) terminalSentToGroup() bool {
+	for _, s := range []any{a.Stdin, a.Stdout, a.Stderr} {
+		if f, ok := s.(*os.File); ok && foregroundIsOurs(f) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,137 @@
+//go:build unix
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// helperEnv makes the test binary act as the dstack-secrets command: see
+// TestHelperCLI.
+const helperEnv = "DSTACK_SECRETS_TEST_HELPER_CLI"
+
+// TestHelperCLI is not a test: when the test binary is started with
+// helperEnv set, it runs the CLI with the arguments after "--" and exits,
+// so that tests can send signals to a real dstack-secrets process.
+func TestHelperCLI(t *testing.T) {
+	if os.Getenv(helperEnv) != "1" {
+		return
+	}
+	args := os.Args
+	for i, a := range args {
+		if a == "--" {
+			args = args[i+1:]
+			break
+		}
+	}
+	os.Exit(run(context.Background(), args, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// cliProcess starts the CLI as a separate process in a fresh home and
+// repository, running "run -- sh -c script". It returns the process and a
+// reader of its standard output.
+func cliProcess(t *testing.T, script string) (*exec.Cmd, *bufio.Reader) {
+	t.Helper()
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	home := t.TempDir()
+	repo := filepath.Join(t.TempDir(), "repo")
+	os.MkdirAll(filepath.Join(repo, ".git"), 0o755)
+	os.WriteFile(filepath.Join(repo, ".git", "HEAD"), []byte("ref: refs/heads/main\n"), 0o644)
+	os.WriteFile(filepath.Join(repo, ".git", "config"), []byte("[remote \"origin\"]\n\turl = https://github.com/org/signals\n"), 0o644)
+	// A safety net against a hung test, not a timing assertion.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+
+	add := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperCLI$", "--", "add", "TOKEN", "from-the-store")
+	add.Dir = repo
+	add.Env = append(os.Environ(), helperEnv+"=1", "HOME="+home, "DSTACK_SECRETS_CONFIG=", "DSTACK_SECRETS_PROJECT=", "DSTACK_SECRETS_REPO=")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("add: %v: %s", err, out)
+	}
+
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperCLI$", "--", "run", "--", "sh", "-c", script)
+	cmd.Dir = repo
+	cmd.Env = add.Env
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, bufio.NewReader(out)
+}
+
+func readLine(t *testing.T, r *bufio.Reader) string {
+	t.Helper()
+	line, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the child's output: %v (got %q)", err, line)
+	}
+	return strings.TrimSuffix(line, "\n")
+}
+
+// TestRunForwardsSignals sends SIGINT and SIGTERM to a real dstack-secrets
+// process running a shell that traps them: the shell must get the signal
+// and its exit code must become dstack-secrets' exit code.
+func TestRunForwardsSignals(t *testing.T) {
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		name string
+		code int
+	}{
+		{syscall.SIGTERM, "TERM", 42},
+		{syscall.SIGINT, "INT", 43},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The shell waits on a background sleep so that a trapped
+			// signal interrupts the wait at once.
+			script := `sleep 600 & p=$!
+trap 'kill $p; echo "got TERM"; exit 42' TERM
+trap 'kill $p; echo "got INT"; exit 43' INT
+echo "ready $TOKEN"
+wait $p`
+			cmd, out := cliProcess(t, script)
+			if got := readLine(t, out); got != "ready from-the-store" {
+				t.Fatalf("child said %q", got)
+			}
+			if err := cmd.Process.Signal(tc.sig); err != nil {
+				t.Fatal(err)
+			}
+			if got := readLine(t, out); got != "got "+tc.name {
+				t.Errorf("after SIG%s the child said %q", tc.name, got)
+			}
+			err := cmd.Wait()
+			if code := cmd.ProcessState.ExitCode(); code != tc.code {
+				t.Errorf("dstack-secrets exited with %d (%v), want the child's %d", code, err, tc.code)
+			}
+		})
+	}
+}
+
+// TestRunChildKilledBySignal: a child without a trap dies of the forwarded
+// signal, and dstack-secrets exits with 128 + the signal number.
+func TestRunChildKilledBySignal(t *testing.T) {
+	cmd, out := cliProcess(t, `echo ready; exec sleep 600`)
+	if got := readLine(t, out); got != "ready" {
+		t.Fatalf("child said %q", got)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 128+int(syscall.SIGTERM) {
+		t.Errorf("dstack-secrets exited with %d, want %d", code, 128+int(syscall.SIGTERM))
+	}
+}
