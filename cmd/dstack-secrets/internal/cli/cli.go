@@ -99,6 +99,7 @@ func (a *app) commands() []*command {
 		a.importCommand(),
 		a.exportCommand(),
 		a.runCommand(),
+		a.copyCommand(),
 	}
 }
 
