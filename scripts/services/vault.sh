@@ -180,7 +180,14 @@ vault_stop() {
     _VAULT_BUILD_WORK=
   fi
   if [ -n "${VAULT_TEST_PID:-}" ]; then
+    local i
     kill "$VAULT_TEST_PID" 2>/dev/null || true
+    # Vault shuts down gracefully on SIGTERM; give it 10 s, then SIGKILL.
+    for i in $(seq 1 100); do
+      kill -0 "$VAULT_TEST_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$VAULT_TEST_PID" 2>/dev/null || true
     wait "$VAULT_TEST_PID" 2>/dev/null || true
     VAULT_TEST_PID=
   fi
