@@ -3,6 +3,7 @@ package secrets_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os/exec"
 	"slices"
 	"strings"
@@ -166,6 +167,22 @@ func TestPrepareCmd(t *testing.T) {
 		}
 		if string(out) != tc.want {
 			t.Errorf("override=%v: child printed %q, want %q", tc.override, out, tc.want)
+		}
+	}
+}
+
+func BenchmarkMergeEnviron1000(b *testing.B) {
+	base := make([]string, 50)
+	for i := range base {
+		base[i] = fmt.Sprintf("INHERITED_%d=value", i)
+	}
+	vars := make(map[string]string, 1000)
+	for i := 0; i < 1000; i++ {
+		vars[fmt.Sprintf("SECRET_%04d", i)] = "value"
+	}
+	for b.Loop() {
+		if env := secrets.MergeEnviron(base, vars, true); len(env) != 1050 {
+			b.Fatal(len(env))
 		}
 	}
 }

@@ -3,6 +3,7 @@ package dotenv
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -359,4 +360,38 @@ func toMapNoHelper(entries []Entry) map[string]string {
 		m[e.Name] = e.Value
 	}
 	return m
+}
+
+// benchVars returns n variables with values that need quoting.
+func benchVars(n int) map[string]string {
+	vars := make(map[string]string, n)
+	for i := 0; i < n; i++ {
+		vars[fmt.Sprintf("SECRET_%05d", i)] = fmt.Sprintf("value %d with 'quotes', $dollars and\na second line", i)
+	}
+	return vars
+}
+
+func BenchmarkWrite1000(b *testing.B) {
+	vars := benchVars(1000)
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		if err := Write(&buf, vars); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(buf.Len()))
+}
+
+func BenchmarkParse1000(b *testing.B) {
+	var buf bytes.Buffer
+	if err := Write(&buf, benchVars(1000)); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(buf.Len()))
+	for b.Loop() {
+		if _, err := Parse(buf.Bytes()); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
