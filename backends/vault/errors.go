@@ -130,6 +130,8 @@ func (s *store) classify(ctx context.Context, err error, op, path, capability st
 		case hasMessage(re, "Invalid path for a versioned K/V secrets engine"):
 			return fmt.Errorf("%w: %s: mount %q on Vault %s is KV version 2 but the store uses version 1 paths; remove the kv_version option or set it to 2",
 				secrets.ErrInvalidConfig, op, s.mount, s.addr)
+		case code == http.StatusBadRequest && hasMessage(re, "HTTP request to an HTTPS server"):
+			return fmt.Errorf("%w: %s: Vault at %s speaks TLS: use an https:// address", secrets.ErrInvalidConfig, op, s.addr)
 		case code == http.StatusTooManyRequests || code >= 500:
 			return fmt.Errorf("%w: %s: Vault at %s failed with HTTP %d (%s) after retries; try again later or ask its operator",
 				secrets.ErrUnavailable, op, s.addr, code, orStatus(msg, code))

@@ -3,6 +3,7 @@ package vault_test
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -57,6 +58,18 @@ func kv1Mount() string {
 // seal or stop it; it is killed when the test ends.
 func ownServer(t *testing.T) server {
 	t.Helper()
+	return startServer(t, "")
+}
+
+// ownTLSServer starts a dev server that speaks TLS with a certificate from a
+// CA of its own, written to certDir/vault-ca.pem.
+func ownTLSServer(t *testing.T, certDir string) server {
+	t.Helper()
+	return startServer(t, certDir)
+}
+
+func startServer(t *testing.T, tlsCertDir string) server {
+	t.Helper()
 	shared := sharedServer(t)
 	if shared.bin == "" {
 		t.Fatal("DSTACK_SECRETS_TEST_VAULT_BIN is not set: scripts/services/vault.sh exports it")
@@ -70,14 +83,22 @@ func ownServer(t *testing.T) server {
 		}
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		s := server{addr: fmt.Sprintf("http://127.0.0.1:%d", port), token: token, bin: shared.bin}
+		scheme := "http"
+		if tlsCertDir != "" {
+			scheme = "https"
+		}
+		s := server{addr: fmt.Sprintf("%s://127.0.0.1:%d", scheme, port), token: token, bin: shared.bin}
 		logPath := filepath.Join(home, fmt.Sprintf("server%d.log", attempt))
 		logFile, err := os.Create(logPath)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(s.bin, "server", "-dev", "-dev-root-token-id="+token,
-			fmt.Sprintf("-dev-listen-address=127.0.0.1:%d", port), "-dev-no-store-token")
+		args := []string{"server", "-dev", "-dev-root-token-id=" + token,
+			fmt.Sprintf("-dev-listen-address=127.0.0.1:%d", port), "-dev-no-store-token"}
+		if tlsCertDir != "" {
+			args = append(args, "-dev-tls", "-dev-tls-cert-dir="+tlsCertDir)
+		}
+		cmd := exec.Command(s.bin, args...)
 		cmd.Env = append(os.Environ(), "HOME="+home, "VAULT_ADDR=", "VAULT_TOKEN=")
 		cmd.Stdout, cmd.Stderr = logFile, logFile
 		if err := cmd.Start(); err != nil {
@@ -108,7 +129,9 @@ func waitHealthy(addr string, exited <-chan struct{}) bool {
 	deadline := time.Now().Add(60 * time.Second)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	client := &http.Client{Timeout: 2 * time.Second}
+	// Readiness only: the TLS dev server's certificate is checked by the
+	// tests themselves.
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	for time.Now().Before(deadline) {
 		resp, err := client.Get(addr + "/v1/sys/health")
 		if err == nil {

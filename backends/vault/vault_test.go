@@ -512,3 +512,33 @@ func TestSealed(t *testing.T) {
 		t.Fatalf("Open on a sealed server: %v", err)
 	}
 }
+
+func TestTLS(t *testing.T) {
+	certDir := t.TempDir()
+	srv := ownTLSServer(t, certDir)
+	ca := filepath.Join(certDir, "vault-ca.pem")
+	if _, err := os.Stat(ca); err != nil {
+		t.Fatalf("the TLS dev server wrote no CA: %v", err)
+	}
+	// Trusting the server's CA through VAULT_CACERT, or the ca_cert option.
+	st := srv.open(t, vault.Options{Env: env(t, "VAULT_ADDR", srv.addr, "VAULT_TOKEN", srv.token, "VAULT_CACERT", ca)}, scope)
+	if err := st.Set(ctx(t), "K", "v"); err != nil {
+		t.Fatal(err)
+	}
+	st = srv.open(t, vault.Options{CACert: ca, Env: env(t, "VAULT_ADDR", srv.addr, "VAULT_TOKEN", srv.token)}, scope)
+	if _, err := st.List(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	// Without it the certificate is not trusted, and the error says what to set.
+	_, err := vault.Open(ctx(t), vault.Options{Env: env(t, "VAULT_ADDR", srv.addr, "VAULT_TOKEN", srv.token)}, scope)
+	if !errors.Is(err, secrets.ErrUnavailable) || !strings.Contains(err.Error(), "VAULT_CACERT") {
+		t.Fatalf("Open without the CA: got %v, want secrets.ErrUnavailable pointing at VAULT_CACERT", err)
+	}
+	t.Logf("without the CA: %v", err)
+	// Plain HTTP to a TLS server, and the reverse, are explained too.
+	_, err = vault.Open(ctx(t), vault.Options{Address: strings.Replace(srv.addr, "https:", "http:", 1), Env: env(t, "VAULT_TOKEN", srv.token)}, scope)
+	if !errors.Is(err, secrets.ErrInvalidConfig) || !strings.Contains(err.Error(), "https://") {
+		t.Fatalf("http:// to a TLS server: got %v, want secrets.ErrInvalidConfig saying to use https://", err)
+	}
+	t.Logf("http:// to a TLS server: %v", err)
+}
