@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 )
 
 // helperEnv makes the test binary act as the dstack-secrets command: see
@@ -133,5 +135,86 @@ func TestRunChildKilledBySignal(t *testing.T) {
 	cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 128+int(syscall.SIGTERM) {
 		t.Errorf("dstack-secrets exited with %d, want %d", code, 128+int(syscall.SIGTERM))
+	}
+}
+
+// TestRunTerminalInterruptNotDoubled runs dstack-secrets on a real
+// pseudo-terminal as its controlling terminal, as in an interactive shell,
+// and types Ctrl-C: the terminal sends SIGINT to the whole foreground
+// process group, so the command must get it once, not a second time
+// forwarded by dstack-secrets. A SIGTERM sent afterwards is forwarded (and
+// would be delivered after a forwarded SIGINT), and the command reports
+// how many SIGINTs it got.
+func TestRunTerminalInterruptNotDoubled(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	home := t.TempDir()
+	repo := filepath.Join(t.TempDir(), "repo")
+	os.MkdirAll(filepath.Join(repo, ".git"), 0o755)
+	os.WriteFile(filepath.Join(repo, ".git", "HEAD"), []byte("ref: refs/heads/main\n"), 0o644)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	script := `n=0
+sleep 600 & p=$!
+trap 'n=$((n+1)); echo "INT $n"' INT
+trap 'kill $p; echo "total $n"; exit 42' TERM
+echo ready
+while :; do wait $p; done`
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperCLI$", "--", "run", "--", "sh", "-c", script)
+	cmd.Dir = repo
+	cmd.Env = append(os.Environ(), helperEnv+"=1", "HOME="+home, "DSTACK_SECRETS_CONFIG=", "DSTACK_SECRETS_PROJECT=", "DSTACK_SECRETS_REPO=")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tty.Close()
+	screen := bufio.NewReader(ptmx)
+	next := func() string {
+		t.Helper()
+		line, err := screen.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading the terminal: %v (got %q)", err, line)
+		}
+		// The terminal echoes Ctrl-C as ^C.
+		return strings.TrimPrefix(strings.TrimRight(line, "\r\n"), "^C")
+	}
+	if got := next(); got != "ready" {
+		t.Fatalf("the command said %q", got)
+	}
+	if _, err := ptmx.Write([]byte{3}); err != nil { // Ctrl-C
+		t.Fatal(err)
+	}
+	for {
+		got := next()
+		if got == "INT 1" {
+			break
+		}
+		if got != "" {
+			t.Fatalf("after Ctrl-C the command said %q", got)
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		got := next()
+		if got == "total 1" {
+			break
+		}
+		if got == "INT 2" || got == "total 2" {
+			t.Fatalf("the command got SIGINT twice: the terminal's and a forwarded one")
+		}
+		t.Fatalf("the command said %q", got)
+	}
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 42 {
+		t.Errorf("dstack-secrets exited with %d, want the command's 42", code)
 	}
 }
