@@ -58,6 +58,19 @@ type BulkGetter interface {
 	GetAll(ctx context.Context) (map[string]string, error)
 }
 
+// BatchWriter is an optional interface for stores that can write several
+// secrets in one atomic step (the file backend rewrites its file once).
+// Import and copy use it when present, and otherwise write one secret at a
+// time and undo the writes already made when one fails.
+type BatchWriter interface {
+	// SetMany stores every entry of values in one atomic step: when it
+	// returns nil all of them are durable; when it fails none was written.
+	// Every name and value is validated first. When overwrite is false and
+	// any of the names exists, it returns an error wrapping ErrExists that
+	// names them, and writes nothing.
+	SetMany(ctx context.Context, values map[string]string, overwrite bool) error
+}
+
 // Create stores value under name only if name does not exist yet. It uses
 // the store's Creator implementation when it has one, which is atomic;
 // otherwise it checks with Get and then calls Set, which can race with a

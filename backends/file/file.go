@@ -154,7 +154,7 @@ func openFromRequest(ctx context.Context, req secrets.OpenRequest) (secrets.Stor
 }
 
 // Store is a file-backed secrets.Store for one scope. It implements
-// secrets.Creator and secrets.BulkGetter. Its methods are safe for
+// secrets.Creator, secrets.BulkGetter and secrets.BatchWriter. Its methods are safe for
 // concurrent use, also by several Stores and processes on the same file.
 type Store struct {
 	scope    secrets.Scope
@@ -278,6 +278,33 @@ func (s *Store) Create(ctx context.Context, name, value string) error {
 		}
 		repo[name] = value
 		return true, nil
+	})
+}
+
+// SetMany implements secrets.BatchWriter: all the values are written in
+// one rewrite of the store file, or none is.
+func (s *Store) SetMany(ctx context.Context, values map[string]string, overwrite bool) error {
+	for _, name := range secrets.SortedNames(values) {
+		if err := validate(name, values[name]); err != nil {
+			return err
+		}
+	}
+	return s.update(ctx, func(repo map[string]string) (bool, error) {
+		if !overwrite {
+			var existing []string
+			for _, name := range secrets.SortedNames(values) {
+				if _, ok := repo[name]; ok {
+					existing = append(existing, name)
+				}
+			}
+			if len(existing) > 0 {
+				return false, fmt.Errorf("%w: %s in %v", secrets.ErrExists, strings.Join(existing, ", "), s.scope)
+			}
+		}
+		for name, value := range values {
+			repo[name] = value
+		}
+		return len(values) > 0, nil
 	})
 }
 

@@ -104,6 +104,7 @@ func Run(t *testing.T, newStorage NewFunc, opts Options) {
 		{"InvalidValues", testInvalidValues},
 		{"Create", testCreate},
 		{"GetAll", testGetAll},
+		{"SetMany", testSetMany},
 		{"CancelledContext", testCancelledContext},
 		{"ConcurrentOneStore", testConcurrentOneStore},
 		{"ConcurrentStores", testConcurrentStores},
@@ -570,4 +571,42 @@ func testConcurrentStores(t *testing.T, open OpenFunc, opts Options) {
 	if got := len(mustList(t, s)); got != opts.Concurrency*opts.OpsPerWorker {
 		t.Fatalf("after concurrent writers on separate stores List has %d names, want %d: updates were lost", got, opts.Concurrency*opts.OpsPerWorker)
 	}
+}
+
+func testSetMany(t *testing.T, open OpenFunc, _ Options) {
+	s := mustOpen(t, open, Scope())
+	b, ok := s.(secrets.BatchWriter)
+	if !ok {
+		t.Skip("store does not implement secrets.BatchWriter (optional)")
+	}
+	ctx := ctxFor(t)
+	mustSet(t, s, "EXISTING", "old")
+	batch := map[string]string{"B1": "one", "B2": "two\nlines", "EXISTING": "new"}
+	if err := b.SetMany(ctx, batch, false); !errors.Is(err, secrets.ErrExists) {
+		t.Fatalf("SetMany without overwrite over an existing name: got %v, want secrets.ErrExists", err)
+	}
+	checkList(t, s, "EXISTING")
+	bad := map[string]string{"B1": "one", "B2": ""}
+	if err := b.SetMany(ctx, bad, true); !errors.Is(err, secrets.ErrInvalidValue) {
+		t.Fatalf("SetMany with an empty value: got %v, want secrets.ErrInvalidValue", err)
+	}
+	badName := map[string]string{"B1": "one", "BAD-NAME": "x"}
+	if err := b.SetMany(ctx, badName, true); !errors.Is(err, secrets.ErrInvalidName) {
+		t.Fatalf("SetMany with an invalid name: got %v, want secrets.ErrInvalidName", err)
+	}
+	checkList(t, s, "EXISTING")
+	checkValue(t, s, "EXISTING", "old")
+	if err := b.SetMany(ctx, batch, true); err != nil {
+		t.Fatalf("SetMany: %v", err)
+	}
+	checkList(t, s, "B1", "B2", "EXISTING")
+	for n, v := range batch {
+		checkValue(t, s, n, v)
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := b.SetMany(cctx, map[string]string{"C": "c"}, true); !errors.Is(err, context.Canceled) {
+		t.Errorf("SetMany with a cancelled context: got %v, want context.Canceled", err)
+	}
+	checkList(t, s, "B1", "B2", "EXISTING")
 }

@@ -192,7 +192,24 @@ func parseImport(data []byte, source string) (map[string]string, []string, error
 // write fails, the writes done so far are undone (overwritten secrets get
 // their previous values back, created ones are deleted) and the error says
 // whether the undo worked. Errors name secrets, never values.
+//
+// A store that implements secrets.BatchWriter writes everything in one
+// atomic step instead.
 func writeAll(ctx context.Context, s secrets.Store, names []string, vars map[string]string, existing []string, overwrite bool) error {
+	if b, ok := s.(secrets.BatchWriter); ok {
+		batch := make(map[string]string, len(names))
+		for _, name := range names {
+			batch[name] = vars[name]
+		}
+		err := b.SetMany(ctx, batch, overwrite || len(existing) > 0)
+		switch {
+		case errors.Is(err, secrets.ErrExists):
+			return fmt.Errorf("secrets were created by someone else meanwhile (pass -y to overwrite them), nothing was written: %w", err)
+		case err != nil:
+			return fmt.Errorf("nothing was written: %w", err)
+		}
+		return nil
+	}
 	var previous map[string]string
 	if len(existing) > 0 {
 		all, err := secrets.GetAll(ctx, s)

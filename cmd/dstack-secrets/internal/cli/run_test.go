@@ -205,8 +205,7 @@ func TestRunErrors(t *testing.T) {
 	}
 }
 
-// TestManySecrets imports 1,000 secrets (100 with -short: the file backend
-// rewrites and fsyncs its file on every Set), runs a command that gets all
+// TestManySecrets imports 1,000 secrets (100 with -short), runs a command that gets all
 // of them in its environment, and exports them back.
 func TestManySecrets(t *testing.T) {
 	needCommands(t, "env")
