@@ -12,9 +12,15 @@
 //
 // A Store is opened for exactly one Scope and never sees secrets of another
 // scope. It has four methods (List, Get, Set, Delete); everything else is an
-// optional interface found by type assertion (Creator, BulkGetter, io.Closer)
-// and the helpers Create, GetAll and Close use the optional interface when a
-// backend has it and fall back to the four methods otherwise. A third-party
+// optional interface found by type assertion (Creator, BulkGetter,
+// BatchWriter, io.Closer) and the helpers Create, GetAll and Close use the
+// optional interface when a backend has it and fall back to the four methods
+// otherwise.
+//
+// # Reaching workflows
+//
+// Environ, MergeEnviron and PrepareCmd turn every secret of a scope into
+// environment variables for a child process, from one snapshot read. A third-party
 // backend therefore needs only the four methods, and proves it follows the
 // contract by running the conformance suite in package secretstest.
 //
