@@ -13,7 +13,7 @@ f(op) = dir."/".op.".tsv"
 set multiplot layout 1,2 title "dstack-secrets file backend: one fresh process per operation (median of runs)"
 set xlabel "secrets in the repository (40-byte values)"
 set ylabel "time inside the process (ms)"
-set title "Time: a fixed cost plus a part linear in the stored bytes"
+set title "Time (dashed: 2 µs per secret, linear)"
 plot f("list") using 1:($4/1e6) with linespoints lw 2 title "list", \
      f("get") using 1:($4/1e6) with linespoints lw 2 title "get one", \
      f("getall") using 1:($4/1e6) with linespoints lw 2 title "read all", \

@@ -11,7 +11,8 @@
   trap 'vault_stop' EXIT
   vault_install >&2
   vault_start >&2
-  go test -run '^$' -bench '^BenchmarkVault$' -benchmem -count "$count" ./bench/ | tee "$res/vault.txt" | grep -E '^Benchmark' >&2 || true
+  export DSTACK_SECRETS_BENCH_VAULT_PID="$VAULT_TEST_PID"
+  go test -run '^$' -bench '^BenchmarkVault' -benchmem -count "$count" ./bench/ | tee "$res/vault.txt" | grep -E '^Benchmark' >&2 || true
   benchstat -col /op "$res/vault.txt" > "$res/vault.benchstat.txt" || true
 
   # CLI add against vault kv put, both writing one secret of the same path.
