@@ -41,5 +41,3 @@ require (
 	golang.org/x/text v0.41.0 // indirect
 	golang.org/x/time v0.12.0 // indirect
 )
-
-replace github.com/99designs/keyring => github.com/Jeffail/keyring v1.2.3

@@ -45,17 +45,15 @@
 //
 // # The dbus-daemon leak of 99designs/keyring (#103)
 //
-// github.com/99designs/keyring v1.2.2 connects to the D-Bus session bus in
-// its init function; with dbus-x11 installed and no bus address that starts
-// a dbus-daemon that outlives every program importing the module. This
-// module's go.mod therefore replaces it with github.com/Jeffail/keyring
-// v1.2.3 (as HashiCorp Vault does), the same code without the Secret Service
-// and KWallet parts, and this package talks to the Secret Service itself,
-// connecting only when a store is opened and never starting a bus. A
-// replace directive does not reach programs that import this package from
-// another module: add the same line to their go.mod,
-//
-//	replace github.com/99designs/keyring => github.com/Jeffail/keyring v1.2.3
+// github.com/99designs/keyring connects to the D-Bus session bus in its
+// init functions; with dbus-x11 installed and no bus address that starts a
+// dbus-daemon that outlives every program importing the module, whichever
+// backend it uses. This package talks to the Secret Service itself
+// (connecting only when a store is opened, and never starting a bus) and
+// keeps the module's init functions from connecting at all: see package
+// internal/dbusguard. The guard travels with this package, so programs that
+// import it from other modules are protected without a replace directive,
+// and "go install" of the CLI works.
 //
 // # Platforms
 //

@@ -19,8 +19,15 @@ import (
 
 	kr "github.com/99designs/keyring"
 
+	"github.com/dstackai/dstack-secrets/backends/keyring/internal/dbusguard"
 	"github.com/dstackai/dstack-secrets/secrets"
 )
+
+// moduleInitGuarded restores DBUS_SESSION_BUS_ADDRESS after the keyring
+// module's init functions ran without a bus connection (see package
+// dbusguard). Being a package-level variable, it is initialised after every
+// imported package and before main.
+var moduleInitGuarded = dbusguard.Restore()
 
 // module is a keychain reached through github.com/99designs/keyring
 // (macOS Keychain, Windows Credential Manager, keyctl, pass, file). Each

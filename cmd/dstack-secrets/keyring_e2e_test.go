@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/godbus/dbus/v5"
@@ -269,7 +268,11 @@ func runWatched(t *testing.T, bin string, args []string, dir, home, launchDir st
 		}
 		comm, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
 		left = append(left, proc{pid: pid, comm: strings.TrimSpace(string(comm))})
-		t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGTERM) })
+		t.Cleanup(func() {
+			if p, err := os.FindProcess(pid); err == nil {
+				_ = p.Kill()
+			}
+		})
 	}
 	return left
 }
