@@ -84,3 +84,9 @@ func TestChunkHead(t *testing.T) {
 		t.Errorf("parseChunkHead = %+v, %v", h, ok)
 	}
 }
+
+func TestEncodeNameDocumented(t *testing.T) {
+	if got := encodeName("api_token"); got != "api_token-ef8" {
+		t.Errorf("encodeName(api_token) = %q; docs/keyring.md says api_token-ef8", got)
+	}
+}
