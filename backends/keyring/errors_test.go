@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -212,4 +213,25 @@ func TestFileKeychainNeedsPassword(t *testing.T) {
 	}
 	err = s.Set(testContext(t), "NAME", "value")
 	checkErr(t, err, secrets.ErrAuth, keyring.PasswordEnvVar)
+}
+
+func TestOptionsDecoded(t *testing.T) {
+	dir := t.TempDir()
+	b := keyring.Backend()
+	env := secrets.Env{Getenv: envWith(map[string]string{keyring.PasswordEnvVar: "pw"})}
+	s, err := b.Open(testContext(t), secrets.OpenRequest{Scope: scope, Backend: b.Name, Env: env,
+		Options: secrets.Options{"keychains": []any{"file"}, "file_dir": dir, "timeout": "45s", "service": "svc"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer secrets.Close(s)
+	if err := s.Set(testContext(t), "A", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, scope.Project)); err != nil {
+		t.Errorf("file_dir was not used: %v", err)
+	}
+	if got := s.(*keyring.Store).Keychain(); got != keyring.File {
+		t.Errorf("Keychain() = %q, want file", got)
+	}
 }
