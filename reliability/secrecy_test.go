@@ -140,6 +140,7 @@ func TestSecrecy(t *testing.T) {
 		step{name: "import: duplicate", stdin: "Z=" + m + "\nZ=" + m + "\n", args: []string{"import", "-"}},
 		step{name: "import: existing without -y", stdin: "A=" + m + "\n", args: []string{"import", "-"}},
 		step{name: "import -y", stdin: "A=" + m + "\n", args: []string{"import", "-y", "-"}},
+		step{name: "copy to an unknown project", args: []string{"copy", "--to-project", "nope"}},
 		step{name: "export", args: []string{"export"}, printsValue: true},
 		step{name: "export json", args: []string{"export", "--format", "json"}, printsValue: true},
 	)
