@@ -12,6 +12,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/dstackai/dstack-secrets/backends/file"
 	"github.com/dstackai/dstack-secrets/backends/keyring"
@@ -94,12 +96,25 @@ func Resolve(t Target) (Resolved, error) {
 // repository argument (an identity, a remote URL, or a directory inside a
 // repository) or, when it is empty, for the repository containing dir (the
 // working directory when dir is empty).
+//
+// An explicit argument is read as a directory only when it looks like a
+// path: absolute, ".", "..", or starting with "./" or "../" (relative ones
+// are resolved against dir); "github.com/org/repo" is always an identity,
+// even if a directory of that name happens to exist.
 func ResolveRepository(repo, dir string) (string, error) {
 	if repo != "" {
-		if fi, err := os.Stat(repo); err == nil && fi.IsDir() {
-			return secrets.DetectRepository(repo)
+		if !isPathLike(repo) {
+			return secrets.NormalizeRepository(repo)
 		}
-		return secrets.NormalizeRepository(repo)
+		p := repo
+		if !filepath.IsAbs(p) && dir != "" {
+			p = filepath.Join(dir, p)
+		}
+		fi, err := os.Stat(p)
+		if err != nil || !fi.IsDir() {
+			return "", fmt.Errorf("%w: --repo %s is not a directory; give a repository directory or a remote URL such as github.com/org/repo", secrets.ErrNotInRepository, repo)
+		}
+		return secrets.DetectRepository(p)
 	}
 	if dir == "" {
 		wd, err := os.Getwd()
@@ -109,6 +124,18 @@ func ResolveRepository(repo, dir string) (string, error) {
 		dir = wd
 	}
 	return secrets.DetectRepository(dir)
+}
+
+func isPathLike(s string) bool {
+	if filepath.IsAbs(s) || s == "." || s == ".." {
+		return true
+	}
+	for _, prefix := range []string{"./", "../", ".\\", "..\\"} {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // Open resolves t and opens the store of its project and repository.

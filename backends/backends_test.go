@@ -80,3 +80,22 @@ func TestOpenErrors(t *testing.T) {
 		t.Errorf("unknown project: %v", err)
 	}
 }
+
+func TestResolveRepositoryPathsAndIdentities(t *testing.T) {
+	repo := gitRepo(t, "https://github.com/org/repo")
+	sub := filepath.Join(repo, "github.com", "org", "other")
+	os.MkdirAll(sub, 0o755)
+	// A directory named like an identity does not shadow the identity.
+	if got, err := backends.ResolveRepository("github.com/org/other", repo); err != nil || got != "github.com/org/other" {
+		t.Errorf("identity shadowed by a directory: %q %v", got, err)
+	}
+	// Path-like arguments are directories, relative to dir.
+	for _, arg := range []string{".", "./github.com/org/other", repo} {
+		if got, err := backends.ResolveRepository(arg, repo); err != nil || got != "github.com/org/repo" {
+			t.Errorf("ResolveRepository(%q) = %q %v", arg, got, err)
+		}
+	}
+	if _, err := backends.ResolveRepository("./missing", repo); !errors.Is(err, secrets.ErrNotInRepository) {
+		t.Errorf("missing directory: %v", err)
+	}
+}

@@ -90,6 +90,9 @@ func (o Options) Decode(backend string, v any) error {
 		if valid[k] == nil {
 			return fmt.Errorf("%w: unknown option %q for backend %q (%s)", ErrInvalidConfig, k, backend, validKeys(keys))
 		}
+		if o[k] == nil {
+			return fmt.Errorf("%w: option %q of backend %q has no value; give one, or remove the line to use the default", ErrInvalidConfig, k, backend)
+		}
 	}
 	if len(o) == 0 {
 		return nil
@@ -252,6 +255,11 @@ func ParseConfig(data []byte) (*Config, error) {
 				}
 				if _, dup := cfg.Projects[pk.Value]; dup {
 					return nil, fmt.Errorf("%w: line %d: project %q is defined twice", ErrInvalidConfig, pk.Line, pk.Value)
+				}
+				for other := range cfg.Projects {
+					if strings.EqualFold(other, pk.Value) {
+						return nil, fmt.Errorf("%w: line %d: projects %q and %q differ only in letter case; on case-insensitive file systems they would share files, so rename one", ErrInvalidConfig, pk.Line, other, pk.Value)
+					}
 				}
 				pc, err := parseProject(pk.Value, pv)
 				if err != nil {

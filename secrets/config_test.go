@@ -85,6 +85,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"projects:\n  a:\n    backend: file\n    backend: vault\n", ""},
 		{"\tbad: yaml: here\n", "not valid YAML"},
 		{"- a\n- b\n", "must be a mapping"},
+		{"projects:\n  Team:\n    backend: file\n  team:\n    backend: file\n", "differ only in letter case"},
 	}
 	for _, tc := range cases {
 		_, err := secrets.ParseConfig([]byte(tc.doc))
@@ -158,6 +159,11 @@ func TestOptionsDecode(t *testing.T) {
 	err = (secrets.Options{"count": "many"}).Decode("b", &o)
 	if !errors.Is(err, secrets.ErrInvalidConfig) {
 		t.Errorf("wrong type: %v", err)
+	}
+	for _, doc := range []secrets.Options{{"dir": nil}, {"count": nil}} {
+		if err := doc.Decode("b", &o); !errors.Is(err, secrets.ErrInvalidConfig) || !strings.Contains(err.Error(), "has no value") {
+			t.Errorf("null option %v: %v", doc, err)
+		}
 	}
 	var none struct{}
 	if err := (secrets.Options{"x": 1}).Decode("b", &none); err == nil || !strings.Contains(err.Error(), "takes no options") {

@@ -33,17 +33,27 @@ func ValidateName(name string) error {
 		case c == '_' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z':
 		case '0' <= c && c <= '9':
 			if i == 0 {
-				return fmt.Errorf("%w: %q starts with a digit; a name must start with a letter or an underscore", ErrInvalidName, name)
+				return fmt.Errorf("%w: the name starts with a digit; a name must start with a letter or an underscore", ErrInvalidName)
 			}
 		default:
+			// Only the part before the bad character is quoted: what follows
+			// may be a value typed by mistake ("TOKEN=value").
 			r, _ := utf8.DecodeRuneInString(name[i:])
-			return fmt.Errorf("%w: %q has %q at byte %d; only letters A-Z and a-z, digits and underscores are allowed (an environment variable name)", ErrInvalidName, printableName(name), r, i)
+			hint := ""
+			if c == '=' {
+				hint = "; to give a value, pass it as a separate argument: NAME VALUE"
+			}
+			where := "at the start"
+			if i > 0 {
+				where = fmt.Sprintf("at byte %d (after %q)", i, printableName(name[:i]))
+			}
+			return fmt.Errorf("%w: %q %s is not allowed; only letters A-Z and a-z, digits and underscores are (an environment variable name)%s", ErrInvalidName, r, where, hint)
 		}
 	}
 	return nil
 }
 
-// printableName shortens and quotes-safely a name for an error message.
+// printableName shortens a name for an error message.
 func printableName(name string) string {
 	if len(name) > 64 {
 		name = name[:64] + "..."

@@ -21,10 +21,11 @@ func TestValidateName(t *testing.T) {
 		{"1A", "starts with a digit"},
 		{"A-B", `'-' at byte 1`},
 		{"A B", `' ' at byte 1`},
-		{"É", `'É' at byte 0`},
+		{"É", `'É' at the start`},
 		{"A\x00", `'\x00' at byte 1`},
 		{strings.Repeat("Z", secrets.MaxNameLength+1), "the limit is 200"},
 		{"A\xff", "at byte 1"},
+		{"MY_TOKEN=abc123secret", `'=' at byte 8 (after "MY_TOKEN") is not allowed`},
 	}
 	for _, tc := range invalid {
 		err := secrets.ValidateName(tc.name)
@@ -34,6 +35,9 @@ func TestValidateName(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), tc.says) {
 			t.Errorf("ValidateName(%q) = %q, want it to say %q", tc.name, err, tc.says)
+		}
+		if strings.Contains(err.Error(), "abc123secret") || strings.Contains(err.Error(), tc.name) && utf8.RuneCountInString(tc.name) > 1 {
+			t.Errorf("ValidateName(%q) = %q: the error repeats the whole name, which may hold a value", tc.name, err)
 		}
 	}
 }

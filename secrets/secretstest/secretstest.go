@@ -352,6 +352,10 @@ func testInvalidNames(t *testing.T, open OpenFunc, _ Options) {
 			t.Errorf("Create(%q): got %v, want an error wrapping secrets.ErrInvalidName", name, err)
 		}
 	}
+	// "NAME=value" is a natural mistake: the error must not repeat the value.
+	if err := s.Set(ctx, "TOKEN=leaked-part", "v"); !errors.Is(err, secrets.ErrInvalidName) || strings.Contains(err.Error(), "leaked-part") {
+		t.Errorf("Set(\"TOKEN=...\"): got %v, want secrets.ErrInvalidName without the text after '='", err)
+	}
 	checkList(t, s, "VALID")
 	checkValue(t, s, "VALID", "v")
 }

@@ -45,7 +45,7 @@ func (a *app) addCommand() *command {
 		ShortHelp: "Add a secret (asks before overwriting one)",
 		FlagSet:   fs,
 		Exec: func(ctx context.Context, args []string) error {
-			pos, err := positional(fs, args, 1, 2, "NAME [VALUE]")
+			pos, err := a.positional(fs, args, 1, 2, "NAME [VALUE]")
 			if err != nil {
 				return err
 			}

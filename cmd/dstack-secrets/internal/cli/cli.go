@@ -58,6 +58,10 @@ type app struct {
 	configPath string
 	repo       string
 	project    string
+
+	// subArgs are the raw arguments after the command name, once the root
+	// command has found the command.
+	subArgs []string
 }
 
 // Run runs the CLI with args (without the program name) and returns the
@@ -150,6 +154,9 @@ func (a *app) run(ctx context.Context, args []string) int {
 			return ExitOK
 		}
 		return a.fail(usageError{flagErrorText(selectedName(root, cmds), err), helpHint(root, cmds)})
+	}
+	if rootFS.NArg() > 0 {
+		a.subArgs = append([]string{}, rootFS.Args()[1:]...)
 	}
 	if err := root.Run(ctx); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -302,8 +309,14 @@ func (a *app) openStore(ctx context.Context) (secrets.Store, backends.Resolved, 
 	return backends.Open(ctx, a.target())
 }
 
-// positional parses a command's remaining arguments and checks their count.
-func positional(fs *flag.FlagSet, args []string, min, max int, names string) ([]string, error) {
+// positional parses a command's arguments and checks their count. It
+// parses the command's raw arguments (those after the command name) again
+// from the start, not the remainder ffcli left: ffcli drops a leading "--",
+// which must still end the flags here ("add -- NAME -value").
+func (a *app) positional(fs *flag.FlagSet, args []string, min, max int, names string) ([]string, error) {
+	if a.subArgs != nil {
+		args = a.subArgs
+	}
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -330,6 +343,9 @@ func where(r backends.Resolved) string {
 // echoed: it may be a secret value that starts with '-'.
 func flagErrorText(cmd string, err error) string {
 	msg := strings.TrimPrefix(err.Error(), "error parsing commandline arguments: ")
+	if cmd == "dstack-secrets" {
+		cmd = "global flags"
+	}
 	if strings.HasPrefix(msg, "flag provided but not defined") {
 		return fmt.Sprintf("%s: unknown flag (to pass an argument that starts with '-', such as a value, put it after '--')", cmd)
 	}

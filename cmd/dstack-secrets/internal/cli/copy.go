@@ -47,7 +47,7 @@ func (a *app) copyCommand() *command {
 		ShortHelp: "Copy secrets to another project (and backend)",
 		FlagSet:   fs,
 		Exec: func(ctx context.Context, args []string) error {
-			names, err := positional(fs, args, 0, -1, "[NAME...]")
+			names, err := a.positional(fs, args, 0, -1, "[NAME...]")
 			if err != nil {
 				return err
 			}

@@ -34,7 +34,7 @@ func (a *app) deleteCommand() *command {
 		ShortHelp: "Delete a secret (asks for confirmation)",
 		FlagSet:   fs,
 		Exec: func(ctx context.Context, args []string) error {
-			pos, err := positional(fs, args, 1, 1, "NAME")
+			pos, err := a.positional(fs, args, 1, 1, "NAME")
 			if err != nil {
 				return err
 			}

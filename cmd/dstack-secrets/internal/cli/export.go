@@ -40,7 +40,7 @@ func (a *app) exportCommand() *command {
 		ShortHelp: "Write every secret as a dotenv file or JSON",
 		FlagSet:   fs,
 		Exec: func(ctx context.Context, args []string) error {
-			if _, err := positional(fs, args, 0, 0, "no arguments"); err != nil {
+			if _, err := a.positional(fs, args, 0, 0, "no arguments"); err != nil {
 				return err
 			}
 			if *format != "dotenv" && *format != "json" {

@@ -40,7 +40,7 @@ func (a *app) getCommand() *command {
 		ShortHelp: "Print a secret's value exactly as stored (for scripts)",
 		FlagSet:   fs,
 		Exec: func(ctx context.Context, args []string) error {
-			pos, err := positional(fs, args, 1, 1, "NAME")
+			pos, err := a.positional(fs, args, 1, 1, "NAME")
 			if err != nil {
 				return err
 			}

@@ -60,7 +60,7 @@ func (a *app) importCommand() *command {
 		ShortHelp: "Add the secrets of a dotenv file (all or nothing)",
 		FlagSet:   fs,
 		Exec: func(ctx context.Context, args []string) error {
-			pos, err := positional(fs, args, 1, 1, "FILE")
+			pos, err := a.positional(fs, args, 1, 1, "FILE")
 			if err != nil {
 				return err
 			}

@@ -31,7 +31,7 @@ func (a *app) listCommand() *command {
 		ShortHelp: "List the names of the repository's secrets",
 		FlagSet:   fs,
 		Exec: func(ctx context.Context, args []string) error {
-			if _, err := positional(fs, args, 0, 0, "no arguments"); err != nil {
+			if _, err := a.positional(fs, args, 0, 0, "no arguments"); err != nil {
 				return err
 			}
 			store, _, err := a.openStore(ctx)
