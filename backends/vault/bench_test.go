@@ -126,6 +126,8 @@ func latencyProxy(b *testing.B, target string, delay time.Duration) string {
 		b.Fatal(err)
 	}
 	rp := httputil.NewSingleHostReverseProxy(u)
+	// Keep connections to Vault open, as a client near it would.
+	rp.Transport = &http.Transport{MaxIdleConnsPerHost: 64}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(delay)
 		rp.ServeHTTP(w, r)
