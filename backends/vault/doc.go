@@ -68,8 +68,13 @@
 // read-only consumer (a CI runner injecting secrets) needs only "read" on
 // the data path and "list" on the metadata folder. The operations need:
 // List: list on metadata/<repo>/; Get: read on data/<repo>/<NAME>; Set:
-// create and update on data/<repo>/<NAME>; Create: create on
-// data/<repo>/<NAME>; Delete: read and delete on metadata/<repo>/<NAME>. On
+// create and update on data/<repo>/<NAME> (and read on
+// metadata/<repo>/<NAME> on a mount with cas_required); Create: create on
+// data/<repo>/<NAME>, and read on metadata/<repo>/<NAME> to tell an
+// existing secret from a soft-deleted one; Delete: read and delete on
+// metadata/<repo>/<NAME>. Opening a store reads
+// sys/internal/ui/mounts/<mount>, which Vault allows to any token with a
+// capability under the mount (set kv_version to skip it). On
 // KV v1 there is no data/ or metadata/ segment: the same capabilities apply
 // to <mount>/<prefix>/<project>/<repo>/<NAME> and list to the folder.
 //
