@@ -216,18 +216,64 @@ func isLocalRemote(s string) bool {
 	return !isSCPLike(s)
 }
 
-// isSCPLike reports whether s has git's scp-like form [user@]host:path: a
-// colon before any slash, and not a Windows drive letter.
-func isSCPLike(s string) bool {
-	colon := strings.IndexByte(s, ':')
-	if colon <= 0 {
-		return false
+// splitSCP splits git's scp-like form [user@]host:path, where host may be
+// a bracketed IPv6 address. A slash before the colon, or a Windows drive
+// letter, means s is a local path instead.
+func splitSCP(s string) (host, p string, ok bool) {
+	rest := s
+	if at := strings.IndexByte(rest, '@'); at >= 0 && !strings.ContainsAny(rest[:at], `/\:[`) {
+		rest = rest[at+1:]
 	}
-	if slash := strings.IndexAny(s, `/\`); slash >= 0 && slash < colon {
-		return false
+	if strings.HasPrefix(rest, "[") {
+		end := strings.IndexByte(rest, ']')
+		if end < 0 || end+1 >= len(rest) || rest[end+1] != ':' {
+			return "", "", false
+		}
+		return rest[1:end], rest[end+2:], true
 	}
-	return !(colon == 1 && len(s) > 2 && (s[2] == '\\' || s[2] == '/'))
+	colon := strings.IndexByte(rest, ':')
+	if colon <= 0 || strings.ContainsAny(rest[:colon], `/\`) {
+		return "", "", false
+	}
+	if colon == 1 && len(rest) > 2 && (rest[2] == '\\' || rest[2] == '/') {
+		return "", "", false // C:\path or C:/path
+	}
+	return rest[:colon], rest[colon+1:], true
 }
+
+// isSCPLike reports whether s has git's scp-like form [user@]host:path.
+func isSCPLike(s string) bool {
+	_, _, ok := splitSCP(s)
+	return ok
+}
+
+// validHost reports whether h (lower-cased) is a DNS name, an IPv4 address
+// or an IPv6 address (without brackets): letters, digits, '-', '_', '.' and
+// ':', not starting with '.', '-' or ':' unless it is an IPv6 address.
+func validHost(h string) bool {
+	if h == "" || h[0] == '.' || h[0] == '-' {
+		return false
+	}
+	colons := strings.Count(h, ":")
+	if colons == 1 || colons > 0 && h[len(h)-1] == ':' && !strings.HasSuffix(h, "::") {
+		return false
+	}
+	if colons == 0 && h[0] == ':' {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
+}
+
+// caseInsensitiveHosts are hosting services whose owner and repository
+// names ignore letter case; their paths are lower-cased so that
+// github.com/Org/Repo and github.com/org/repo are one repository.
+var caseInsensitiveHosts = map[string]bool{"github.com": true, "gitlab.com": true, "bitbucket.org": true}
 
 // NormalizeRepository turns a git remote URL or a repository path into a
 // repository identity, so that every spelling of one repository gives the
@@ -241,8 +287,9 @@ func isSCPLike(s string) bool {
 //	./project                           -> /abs/path/of/project
 //
 // The host is lower-cased; user names, passwords, ports and a trailing
-// ".git" or "/" are dropped (credentials are never kept); the path keeps its
-// case. A relative local path must start with ./ or ../ and is made
+// ".git" or "/" are dropped (credentials are never kept; one host serves one
+// set of repositories whatever the port or protocol); the path keeps its
+// case except on github.com, gitlab.com and bitbucket.org, which ignore it. A relative local path must start with ./ or ../ and is made
 // absolute against the working directory; "x/y" is read as host x, path y. Malformed input gives an error wrapping ErrInvalidScope.
 func NormalizeRepository(s string) (string, error) {
 	s = strings.TrimSpace(s)
@@ -259,39 +306,56 @@ func NormalizeRepository(s string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("%w: cannot parse repository URL: %v", ErrInvalidScope, redactURLError(err))
 		}
-		return normalizeLocal(filepath.FromSlash(u.Path))
+		if u.Host != "" && u.Host != "localhost" {
+			return "", fmt.Errorf("%w: file URLs naming a host (%s) are not supported; use the path of the repository as this machine sees it", ErrInvalidScope, u.Host)
+		}
+		lp := u.Path
+		if len(lp) >= 3 && lp[0] == '/' && lp[2] == ':' && (lp[1]|0x20 >= 'a' && lp[1]|0x20 <= 'z') {
+			lp = lp[1:] // file:///C:/repo on Windows
+		}
+		return normalizeLocal(filepath.FromSlash(lp))
 	case strings.Contains(s, "://"):
 		u, err := url.Parse(s)
 		if err != nil {
 			return "", fmt.Errorf("%w: cannot parse repository URL: %v", ErrInvalidScope, redactURLError(err))
 		}
+		if strings.Contains(strings.ToLower(u.EscapedPath()), "%2f") {
+			return "", fmt.Errorf("%w: repository URL has an encoded '/' (%%2F) in its path; write the path with plain slashes", ErrInvalidScope)
+		}
 		host, p = u.Hostname(), u.Path
 	case isSCPLike(s):
-		hostPart, pathPart, _ := strings.Cut(s, ":")
-		if at := strings.LastIndexByte(hostPart, '@'); at >= 0 {
-			hostPart = hostPart[at+1:]
-		}
-		host, p = hostPart, pathPart
+		host, p, _ = splitSCP(s)
 	case filepath.IsAbs(s) || strings.HasPrefix(s, "."):
 		return normalizeLocal(s)
 	default:
 		// host/path without a scheme, such as github.com/org/repo: the form
-		// identities take. (Relative paths must start with ./ or ../.)
+		// identities take. (Relative paths must start with ./ or ../.) A host
+		// without a dot needs two path segments (gitserver/org/repo), so
+		// that "org/repo" is not read as host "org".
 		first, rest, ok := strings.Cut(s, "/")
 		if !ok || first == "" {
 			return "", fmt.Errorf("%w: %q is neither a repository URL (such as github.com/org/repo) nor a path (start a relative path with ./)", ErrInvalidScope, printableName(s))
 		}
+		if !strings.ContainsAny(first, ".:") && first != "localhost" && !strings.Contains(rest, "/") {
+			return "", fmt.Errorf("%w: %q has no host; write the repository with its host, such as github.com/%s (a relative path starts with ./)", ErrInvalidScope, printableName(s), printableName(s))
+		}
 		host, p = first, rest
 	}
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	host = strings.ToLower(strings.TrimRight(host, "."))
 	if host == "" {
 		return "", fmt.Errorf("%w: repository URL has no host", ErrInvalidScope)
+	}
+	if !validHost(host) {
+		return "", fmt.Errorf("%w: repository host %q is not a host name or IP address", ErrInvalidScope, printableName(host))
 	}
 	p = strings.Trim(path.Clean("/"+strings.ReplaceAll(p, `\`, "/")), "/")
 	p = strings.TrimSuffix(p, ".git")
 	p = strings.Trim(p, "/")
 	if p == "" || p == "." {
 		return "", fmt.Errorf("%w: repository URL for host %s has no path (expected host/owner/repository)", ErrInvalidScope, host)
+	}
+	if caseInsensitiveHosts[host] {
+		p = strings.ToLower(p)
 	}
 	id := host + "/" + p
 	if err := (Scope{Project: "x", Repository: id}).Validate(); err != nil {
@@ -316,8 +380,14 @@ func normalizeLocal(p string) (string, error) {
 		return "", fmt.Errorf("%w: %v", ErrInvalidScope, err)
 	}
 	id := filepath.ToSlash(filepath.Clean(abs))
+	if id != strings.TrimSpace(id) {
+		return "", fmt.Errorf("%w: the repository path %q ends with white space", ErrInvalidScope, printableName(id))
+	}
 	if id == "/" {
 		return "", fmt.Errorf("%w: the file system root is not a repository", ErrInvalidScope)
+	}
+	if err := (Scope{Project: "x", Repository: id}).Validate(); err != nil {
+		return "", err
 	}
 	return id, nil
 }

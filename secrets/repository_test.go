@@ -38,7 +38,12 @@ func TestNormalizeRepository(t *testing.T) {
 	}
 	other := map[string]string{
 		"git@gitlab.example.com:group/sub/repo.git": "gitlab.example.com/group/sub/repo",
-		"https://github.com/Org/Repo":               "github.com/Org/Repo",
+		"https://github.com/Org/Repo":               "github.com/org/repo",
+		"https://git.example.com/Org/Repo":          "git.example.com/Org/Repo",
+		"git@[::1]:org/repo.git":                    "::1/org/repo",
+		"ssh://git@[::1]:2222/org/repo":             "::1/org/repo",
+		"localhost/org/repo":                        "localhost/org/repo",
+		"file://localhost/srv/repo":                 "/srv/repo",
 		"ssh://host.example/~user/repo":             "host.example/~user/repo",
 		"file:///srv/git/repo.git":                  "/srv/git/repo.git",
 		"/srv/git/repo":                             "/srv/git/repo",
@@ -49,7 +54,8 @@ func TestNormalizeRepository(t *testing.T) {
 			t.Errorf("NormalizeRepository(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "https://github.com", "https://github.com/", "git@github.com:", "https://:pw@/x", "a\nb", "/"} {
+	for _, bad := range []string{"", "https://github.com", "https://github.com/", "git@github.com:", "https://:pw@/x", "a\nb", "/",
+		"org/repo", "https://host.example/org/repo%2Fx", "file://server/share/repo", "noslash"} {
 		_, err := secrets.NormalizeRepository(bad)
 		if !errors.Is(err, secrets.ErrInvalidScope) {
 			t.Errorf("NormalizeRepository(%q) = %v, want ErrInvalidScope", bad, err)
@@ -190,6 +196,10 @@ func FuzzNormalizeRepository(f *testing.F) {
 		}
 		if err := (secrets.Scope{Project: "p", Repository: id}).Validate(); err != nil {
 			t.Fatalf("NormalizeRepository(%q) = %q, which is not a valid scope: %v", s, id, err)
+		}
+		host, rest, _ := strings.Cut(id, "/")
+		if !strings.HasPrefix(id, "/") && !strings.ContainsAny(host, ".:") && host != "localhost" && !strings.Contains(rest, "/") {
+			return // "h/x" from ssh://h/x: documented as not re-enterable without a scheme
 		}
 		again, err := secrets.NormalizeRepository(id)
 		if err != nil || again != id {
