@@ -383,6 +383,13 @@ func (s *Store) decodeFile(ctx context.Context, f *os.File) (*document, error) {
 	if err != nil {
 		var noMatch *age.NoIdentityMatchError
 		if errors.As(err, &noMatch) {
+			if s.opts.Passphrase {
+				// Forget the wrong passphrase: a later call asks again, and
+				// no write can ever encrypt with it.
+				s.mu.Lock()
+				s.identities, s.recipients = nil, nil
+				s.mu.Unlock()
+			}
 			return nil, s.noMatchError(head)
 		}
 		return nil, s.corrupt(err)

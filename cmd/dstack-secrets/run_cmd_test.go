@@ -95,6 +95,9 @@ func TestRunForwardsSignals(t *testing.T) {
 	}{
 		{syscall.SIGTERM, "TERM", 42},
 		{syscall.SIGINT, "INT", 43},
+		{syscall.SIGHUP, "HUP", 44},
+		{syscall.SIGUSR1, "USR1", 45},
+		{syscall.SIGQUIT, "QUIT", 46},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// The shell waits on a background sleep so that a trapped
@@ -102,6 +105,9 @@ func TestRunForwardsSignals(t *testing.T) {
 			script := `sleep 600 & p=$!
 trap 'kill $p; echo "got TERM"; exit 42' TERM
 trap 'kill $p; echo "got INT"; exit 43' INT
+trap 'kill $p; echo "got HUP"; exit 44' HUP
+trap 'kill $p; echo "got USR1"; exit 45' USR1
+trap 'kill $p; echo "got QUIT"; exit 46' QUIT
 echo "ready $TOKEN"
 wait $p`
 			cmd, out := cliProcess(t, script)

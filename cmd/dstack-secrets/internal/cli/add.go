@@ -128,7 +128,12 @@ func (a *app) readValue(ctx context.Context, name string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("cannot read the value from standard input: %w", err)
 		}
-		value = strings.TrimSuffix(string(data), "\n")
+		value = string(data)
+		if v, ok := strings.CutSuffix(value, "\r\n"); ok {
+			value = v // one Windows line ending
+		} else {
+			value = strings.TrimSuffix(value, "\n")
+		}
 		if value == "" {
 			return "", fmt.Errorf("%w: standard input was empty; pass the value as an argument, pipe it in, or run in a terminal to be prompted", secrets.ErrInvalidValue)
 		}

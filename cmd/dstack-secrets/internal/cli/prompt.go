@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
 
 	"golang.org/x/term"
 
@@ -52,7 +53,7 @@ func (a *app) readMasked(ctx context.Context, prompt string) (string, error) {
 	}
 	fmt.Fprint(a.Stderr, prompt)
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt)
+	signal.Notify(sigs, promptSignals...)
 	defer signal.Stop(sigs)
 	type result struct {
 		b   []byte
@@ -73,10 +74,14 @@ func (a *app) readMasked(ctx context.Context, prompt string) (string, error) {
 			return "", fmt.Errorf("cannot read from the terminal: %w", r.err)
 		}
 		return string(r.b), nil
-	case <-sigs:
+	case sig := <-sigs:
+		// Restore echo before exiting, whichever signal ends the prompt.
 		_ = term.Restore(fd, state)
 		fmt.Fprintln(a.Stderr)
-		return "", errInterrupted
+		if sig == os.Interrupt {
+			return "", errInterrupted
+		}
+		return "", exitError{code: 128 + signalNumber(sig), msg: fmt.Sprintf("stopped by %v", sig)}
 	case <-ctx.Done():
 		_ = term.Restore(fd, state)
 		fmt.Fprintln(a.Stderr)
@@ -118,4 +123,15 @@ func readLine(r io.Reader) (string, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+// promptSignals end a masked prompt with the terminal restored.
+var promptSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+
+// signalNumber returns sig's number for an exit code (128+N).
+func signalNumber(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok {
+		return int(s)
+	}
+	return 1
 }

@@ -216,3 +216,26 @@ func TestPassphrasePromptOnTerminal(t *testing.T) {
 		t.Fatalf("store not readable with the passphrase: %q", got)
 	}
 }
+
+// TestPromptSignalRestoresEcho: SIGTERM during a masked prompt ends the
+// command with 128+15 and the terminal's echo back on.
+func TestPromptSignalRestoresEcho(t *testing.T) {
+	h := newHarness(t)
+	term := newTerminal(t)
+	codes, _ := h.runOnTerminal(term, "add", "K")
+	term.waitFor("Value of K: ")
+	term.waitEcho(false) // the prompt has registered its signal handler by now
+	if err := unix.Kill(os.Getpid(), unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := <-codes; code != 128+15 {
+		t.Fatalf("exit code %d, want %d", code, 128+15)
+	}
+	term.waitEcho(true)
+	if got := h.list(); len(got) != 0 {
+		t.Fatalf("an interrupted add stored %q", got)
+	}
+	// The abandoned terminal read (harmless in a real process, which exits)
+	// still holds the tty: end it so the terminal can close.
+	term.typeText("\r")
+}

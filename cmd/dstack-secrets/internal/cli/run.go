@@ -128,8 +128,8 @@ func (a *app) runChild(ctx context.Context, args []string, env []string) error {
 		for {
 			select {
 			case sig := <-sigs:
-				if sig == os.Interrupt && a.terminalSentToGroup() {
-					continue // the terminal sent it to the command too
+				if (sig == os.Interrupt || sig == sigQuit) && a.terminalSentToGroup() {
+					continue // the terminal (Ctrl-C, Ctrl-\) sent it to the command too
 				}
 				_ = cmd.Process.Signal(sig)
 			case <-ctx.Done():

@@ -9,8 +9,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// forwardedSignals are the signals run passes on to the command.
-var forwardedSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM}
+// forwardedSignals are the signals run passes on to the command: the ones
+// that would otherwise end dstack-secrets and orphan it, plus SIGWINCH.
+var forwardedSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
+	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
+
+// sigQuit is SIGQUIT, which a terminal sends to the whole foreground group
+// on Ctrl-\ like SIGINT on Ctrl-C.
+var sigQuit os.Signal = syscall.SIGQUIT
 
 // foregroundIsOurs reports whether f is a terminal whose foreground process
 // group is this process's group.
