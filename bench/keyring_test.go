@@ -28,7 +28,7 @@ func BenchmarkKeyring(b *testing.B) {
 	for _, kc := range []string{keyring.SecretService, keyring.KeyCtl, keyring.Pass} {
 		var rnd [6]byte
 		rand.Read(rnd[:])
-		opts := keyring.Options{Keychains: []string{kc}, Service: "dstack-secrets-bench-" + hex.EncodeToString(rnd[:])}
+		opts := keyring.Options{Keychains: []string{kc}, Service: "dstack-secrets-test-bench-" + hex.EncodeToString(rnd[:])} // keychains_stop unlinks dstack-secrets-test* kernel keyrings
 		s, err := keyring.Open(ctx, scope, opts)
 		if err != nil {
 			b.Fatalf("%s: %v", kc, err)
