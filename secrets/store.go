@@ -114,15 +114,35 @@ func GetAll(ctx context.Context, s Store) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ReadConcurrently(ctx, names, MaxConcurrentReads, func(ctx context.Context, name string) (string, bool, error) {
+		v, err := s.Get(ctx, name)
+		return v, err == nil, err
+	})
+}
+
+// ReadConcurrently calls read for every name with at most limit calls in
+// flight, and returns the values of the names that read reports present
+// (ok true). The first error cancels the calls still running and is
+// returned, unless ctx ended first, in which case ctx's error is. Backends
+// use it to implement BulkGetter over per-secret reads.
+func ReadConcurrently(ctx context.Context, names []string, limit int, read func(ctx context.Context, name string) (value string, ok bool, err error)) (map[string]string, error) {
+	if limit < 1 {
+		limit = 1
+	}
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	values := make([]string, len(names))
+	type result struct {
+		value string
+		ok    bool
+	}
+	results := make([]result, len(names))
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		firstErr error
 	)
-	sem := make(chan struct{}, MaxConcurrentReads)
+	sem := make(chan struct{}, limit)
 	for i, name := range names {
 		select {
 		case sem <- struct{}{}:
@@ -135,7 +155,7 @@ func GetAll(ctx context.Context, s Store) (map[string]string, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			v, err := s.Get(ctx, name)
+			v, ok, err := read(ctx, name)
 			if err != nil {
 				mu.Lock()
 				if firstErr == nil {
@@ -145,19 +165,21 @@ func GetAll(ctx context.Context, s Store) (map[string]string, error) {
 				mu.Unlock()
 				return
 			}
-			values[i] = v
+			results[i] = result{v, ok}
 		}()
 	}
 	wg.Wait()
+	if err := parent.Err(); err != nil {
+		return nil, err
+	}
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	out := make(map[string]string, len(names))
 	for i, name := range names {
-		out[name] = values[i]
+		if results[i].ok {
+			out[name] = results[i].value
+		}
 	}
 	return out, nil
 }

@@ -169,59 +169,7 @@ func (s *store) GetAll(ctx context.Context) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	parent := ctx
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type result struct {
-		value string
-		ok    bool
-	}
-	results := make([]result, len(names))
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	sem := make(chan struct{}, MaxConcurrentReads)
-	for i, name := range names {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			v, ok, err := s.read(ctx, name)
-			if err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-					cancel()
-				}
-				mu.Unlock()
-				return
-			}
-			results[i] = result{v, ok}
-		}()
-	}
-	wg.Wait()
-	if err := parent.Err(); err != nil {
-		return nil, err
-	}
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	out := make(map[string]string, len(names))
-	for i, name := range names {
-		if results[i].ok {
-			out[name] = results[i].value
-		}
-	}
-	return out, nil
+	return secrets.ReadConcurrently(ctx, names, MaxConcurrentReads, s.read)
 }
 
 // Set stores value under name. On KV v2 it writes a new version; on a mount
