@@ -702,7 +702,8 @@ func (s *Store) write(doc *document) error {
 	s.mu.Lock()
 	rcps := s.recipients
 	s.mu.Unlock()
-	w, err := age.Encrypt(tmp, rcps...)
+	out := &headWriter{w: tmp}
+	w, err := age.Encrypt(out, rcps...)
 	if err != nil {
 		return fmt.Errorf("cannot encrypt the store: %w", err)
 	}
@@ -722,7 +723,31 @@ func (s *Store) write(doc *document) error {
 		return s.ioError("replace", err)
 	}
 	ok = true
+	// The file just written is the cached document: the next read on this
+	// Store need not decrypt it again. doc is not modified after this.
+	if key := cacheKey(out.head, out.n); key != nil {
+		s.mu.Lock()
+		s.cache, s.cacheHdr = doc, key
+		s.mu.Unlock()
+	}
 	return syncDir(dir)
+}
+
+// headWriter passes writes through, counting the bytes and keeping the
+// first 4 KiB (where the age header is) for the read cache's key.
+type headWriter struct {
+	w    io.Writer
+	n    int64
+	head []byte
+}
+
+func (h *headWriter) Write(p []byte) (int, error) {
+	if room := 4096 - len(h.head); room > 0 {
+		h.head = append(h.head, p[:min(room, len(p))]...)
+	}
+	n, err := h.w.Write(p)
+	h.n += int64(n)
+	return n, err
 }
 
 // removeStaleTemps removes temporary files left by writers that crashed;
