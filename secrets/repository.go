@@ -358,6 +358,9 @@ func NormalizeRepository(s string) (string, error) {
 		p = strings.ToLower(p)
 	}
 	id := host + "/" + p
+	if id != strings.TrimSpace(id) {
+		return "", fmt.Errorf("%w: the repository path ends with white space", ErrInvalidScope)
+	}
 	if err := (Scope{Project: "x", Repository: id}).Validate(); err != nil {
 		return "", err
 	}
