@@ -1,19 +1,18 @@
 package reliability
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/dstackai/dstack-secrets/backends/keyring"
+	"github.com/dstackai/dstack-secrets/internal/testbus"
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
@@ -41,63 +40,8 @@ func requireKeychainTools(t *testing.T) {
 // address and the daemon. Both are stopped by PID when the test ends.
 func privateKeychain(t *testing.T) (string, *exec.Cmd) {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "dsk-rel-") // short: unix socket paths are limited
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	for _, d := range []string{"bus", "data", "cache", "run"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	conf := filepath.Join(dir, "bus.conf")
-	writeFile(t, conf, `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir=`+filepath.Join(dir, "bus")+`</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`, 0o600)
-	bus := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--nopidfile", "--print-address=1")
-	out, err := bus.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bus.Start(); err != nil {
-		t.Fatal(err)
-	}
-	busDone := make(chan struct{})
-	addr, err := bufio.NewReader(out).ReadString('\n')
-	go func() { bus.Wait(); close(busDone) }()
-	t.Cleanup(func() { bus.Process.Kill(); <-busDone })
-	if err != nil {
-		t.Fatalf("dbus-daemon printed no address: %v", err)
-	}
-	addr = strings.TrimSpace(addr)
-
-	gkd := exec.Command("gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets")
-	gkd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "DBUS_SESSION_BUS_ADDRESS=" + addr,
-		"XDG_DATA_HOME=" + filepath.Join(dir, "data"), "XDG_CACHE_HOME=" + filepath.Join(dir, "cache"), "XDG_RUNTIME_DIR=" + filepath.Join(dir, "run")}
-	gkd.Stdin = strings.NewReader("throwaway-password")
-	logf, err := os.Create(filepath.Join(dir, "gkd.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gkd.Stdout, gkd.Stderr = logf, logf
-	if err := gkd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	gkdDone := make(chan struct{})
-	go func() { gkd.Wait(); close(gkdDone) }()
-	t.Cleanup(func() { gkd.Process.Kill(); <-gkdDone; logf.Close() })
-	return addr, gkd
+	addr := testbus.StartBus(t)
+	return addr, testbus.StartSecretService(t, addr)
 }
 
 // TestKeychainDaemonKilled kills gnome-keyring-daemon while reads and

@@ -1,16 +1,15 @@
 package keyring_test
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/dstackai/dstack-secrets/internal/testbus"
 )
 
 // needBinary skips (or, under scripts/test, fails) a test whose real
@@ -29,61 +28,14 @@ func needBinary(t *testing.T, name string) {
 
 // shortTempDir returns a temporary directory with a path short enough for
 // unix socket names.
-func shortTempDir(t *testing.T) string {
-	dir, err := os.MkdirTemp("", "dsk")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
-
-// startProcess starts cmd and stops it by PID when the test ends.
-func startProcess(t *testing.T, cmd *exec.Cmd) {
-	t.Helper()
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", cmd.Path, err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-}
+func shortTempDir(t *testing.T) string { return testbus.ShortTempDir(t) }
 
 // startBus starts a private D-Bus session bus without service activation
 // and returns its address.
 func startBus(t *testing.T) string {
 	t.Helper()
 	needBinary(t, "dbus-daemon")
-	dir := shortTempDir(t)
-	conf := filepath.Join(dir, "bus.conf")
-	err := os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir=`+dir+`</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`), 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--nopidfile", "--print-address=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	startProcess(t, cmd)
-	addr, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("reading the bus address: %v", err)
-	}
-	return strings.TrimSpace(addr)
+	return testbus.StartBus(t)
 }
 
 // startKeyring starts gnome-keyring-daemon on the bus at addr with a fresh
@@ -102,17 +54,7 @@ func startKeyring(t *testing.T, addr string) *dbus.Conn {
 	}
 	signals := make(chan *dbus.Signal, 8)
 	conn.Signal(signals)
-	dir := shortTempDir(t)
-	for _, d := range []string{"data", "cache", "run"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cmd := exec.Command("gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets")
-	cmd.Stdin = strings.NewReader("test keyring password")
-	cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+addr, "XDG_DATA_HOME="+dir+"/data",
-		"XDG_CACHE_HOME="+dir+"/cache", "XDG_RUNTIME_DIR="+dir+"/run", "DISPLAY=")
-	startProcess(t, cmd)
+	testbus.StartSecretService(t, addr)
 	timeout := time.After(30 * time.Second)
 	for {
 		select {
