@@ -41,7 +41,7 @@ func TestOpenZeroConfig(t *testing.T) {
 	repo := gitRepo(t, "https://github.com/org/repo.git")
 	env := secrets.Env{HomeDir: home, Getenv: func(string) string { return "" }}
 	ctx := context.Background()
-	store, r, err := backends.Open(ctx, backends.Target{Dir: repo, Env: env})
+	store, r, err := backends.Open(ctx, secrets.Target{Dir: repo, Env: env})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestOpenZeroConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The same repository by URL sees the secret.
-	s2, _, err := backends.Open(ctx, backends.Target{Repository: "git@github.com:org/repo", Env: env})
+	s2, _, err := backends.Open(ctx, secrets.Target{Repository: "git@github.com:org/repo", Env: env})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,16 +66,16 @@ func TestOpenErrors(t *testing.T) {
 	home := t.TempDir()
 	env := secrets.Env{HomeDir: home, Getenv: func(string) string { return "" }}
 	ctx := context.Background()
-	_, _, err := backends.Open(ctx, backends.Target{Dir: t.TempDir(), Env: env})
+	_, _, err := backends.Open(ctx, secrets.Target{Dir: t.TempDir(), Env: env})
 	if !errors.Is(err, secrets.ErrNotInRepository) {
 		t.Errorf("outside a repository: %v", err)
 	}
 	cfg := &secrets.Config{Projects: map[string]secrets.ProjectConfig{"p": {Backend: "nope"}}}
-	_, _, err = backends.Open(ctx, backends.Target{Config: cfg, Repository: "github.com/o/r", Env: env})
+	_, _, err = backends.Open(ctx, secrets.Target{Config: cfg, Repository: "github.com/o/r", Env: env})
 	if !errors.Is(err, secrets.ErrUnknownBackend) || !strings.Contains(err.Error(), `project "p"`) {
 		t.Errorf("unknown backend: %v", err)
 	}
-	_, _, err = backends.Open(ctx, backends.Target{Project: "q", Config: cfg, Repository: "github.com/o/r", Env: env})
+	_, _, err = backends.Open(ctx, secrets.Target{Project: "q", Config: cfg, Repository: "github.com/o/r", Env: env})
 	if !errors.Is(err, secrets.ErrUnknownProject) {
 		t.Errorf("unknown project: %v", err)
 	}
@@ -86,16 +86,16 @@ func TestResolveRepositoryPathsAndIdentities(t *testing.T) {
 	sub := filepath.Join(repo, "github.com", "org", "other")
 	os.MkdirAll(sub, 0o755)
 	// A directory named like an identity does not shadow the identity.
-	if got, err := backends.ResolveRepository("github.com/org/other", repo); err != nil || got != "github.com/org/other" {
+	if got, err := secrets.ResolveRepository("github.com/org/other", repo); err != nil || got != "github.com/org/other" {
 		t.Errorf("identity shadowed by a directory: %q %v", got, err)
 	}
 	// Path-like arguments are directories, relative to dir.
 	for _, arg := range []string{".", "./github.com/org/other", repo} {
-		if got, err := backends.ResolveRepository(arg, repo); err != nil || got != "github.com/org/repo" {
+		if got, err := secrets.ResolveRepository(arg, repo); err != nil || got != "github.com/org/repo" {
 			t.Errorf("ResolveRepository(%q) = %q %v", arg, got, err)
 		}
 	}
-	if _, err := backends.ResolveRepository("./missing", repo); !errors.Is(err, secrets.ErrNotInRepository) {
+	if _, err := secrets.ResolveRepository("./missing", repo); !errors.Is(err, secrets.ErrNotInRepository) {
 		t.Errorf("missing directory: %v", err)
 	}
 }

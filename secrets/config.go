@@ -163,7 +163,7 @@ func ConfigPath(env Env, override string) (path string, explicit bool, err error
 	if override != "" {
 		return override, true, nil
 	}
-	if p := env.LookupEnv(ConfigEnvVar); p != "" {
+	if p := env.Value(ConfigEnvVar); p != "" {
 		return p, true, nil
 	}
 	home, err := env.Home()

@@ -40,4 +40,6 @@ var (
 	// ErrAuth: the credentials are missing, wrong or expired (a wrong
 	// passphrase, a missing key, an expired token).
 	ErrAuth = errors.New("authentication failed")
+	// ErrClosed: the store was closed; open a new one.
+	ErrClosed = errors.New("store is closed")
 )

@@ -28,8 +28,9 @@ type Env struct {
 	Prompt PromptFunc
 }
 
-// LookupEnv returns the value of an environment variable through e.Getenv.
-func (e Env) LookupEnv(key string) string {
+// Value returns the value of the environment variable key through
+// e.Getenv, or os.Getenv when that is nil ("" when unset).
+func (e Env) Value(key string) string {
 	if e.Getenv == nil {
 		return os.Getenv(key)
 	}
@@ -63,7 +64,43 @@ type OpenRequest struct {
 
 // Opener opens a store of one backend. It decodes its own options from
 // req.Options (rejecting unknown keys) and must not retain req.Options.
+// NewBackend writes it for a backend from its Open function.
 type Opener func(ctx context.Context, req OpenRequest) (Store, error)
+
+// EnvSetter is implemented by a pointer to a backend's options struct: it
+// receives the process description (environment variables, home
+// directory, terminal prompt) that the configuration file cannot hold.
+type EnvSetter interface {
+	SetEnv(env Env)
+}
+
+// NewBackend returns the registry entry of a backend from its constructor,
+// which every backend writes with the same shape:
+//
+//	func Open(ctx context.Context, scope secrets.Scope, opts Options) (secrets.Store, error)
+//
+// The entry's opener decodes the project's options into a fresh O (its
+// fields carry yaml tags; unknown keys and wrong types are errors that
+// name the option), hands it the process's Env through SetEnv, and calls
+// open. Registry.Open wraps what open returns (Wrap), so the shared checks
+// apply even to a backend that forgets to.
+func NewBackend[O any, P interface {
+	*O
+	EnvSetter
+}](name, summary string, open func(ctx context.Context, scope Scope, opts O) (Store, error)) Backend {
+	return Backend{
+		Name:    name,
+		Summary: summary,
+		Open: func(ctx context.Context, req OpenRequest) (Store, error) {
+			var opts O
+			if err := req.Options.Decode(name, &opts); err != nil {
+				return nil, err
+			}
+			P(&opts).SetEnv(req.Env)
+			return open(ctx, req.Scope, opts)
+		},
+	}
+}
 
 // Backend describes one backend a Registry can open.
 type Backend struct {
@@ -118,11 +155,15 @@ func (r *Registry) Backends() []Backend {
 	return out
 }
 
-// Open validates the request's scope and opens a store with the backend
-// named req.Backend. An unknown name gives an error wrapping
-// ErrUnknownBackend that lists the registered names.
+// Open validates the request's scope and context and opens a store with
+// the backend named req.Backend, behind the shared checks of Wrap. An
+// unknown name gives an error wrapping ErrUnknownBackend that lists the
+// registered names.
 func (r *Registry) Open(ctx context.Context, req OpenRequest) (Store, error) {
 	if err := req.Scope.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	b, ok := r.backends[req.Backend]
@@ -130,7 +171,20 @@ func (r *Registry) Open(ctx context.Context, req OpenRequest) (Store, error) {
 		return nil, fmt.Errorf("%w %q (registered backends: %s; a custom backend must be registered by the program)",
 			ErrUnknownBackend, req.Backend, strings.Join(r.Names(), ", "))
 	}
-	return b.Open(ctx, req)
+	s, err := b.Open(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return Wrap(s, Info{Backend: req.Backend, Scope: req.Scope}), nil
+}
+
+// CheckOpen is what every backend's Open starts with: it reports a
+// malformed scope or a done context before the backend does any work.
+func CheckOpen(ctx context.Context, scope Scope) error {
+	if err := scope.Validate(); err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 // validKeys lists the accepted keys of an options map for error messages.

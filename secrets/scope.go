@@ -43,7 +43,7 @@ func (s Scope) Validate() error {
 	return nil
 }
 
-// String returns "project/repository" for messages.
+// String describes the scope for messages: project "NAME", repository ID.
 func (s Scope) String() string {
 	return fmt.Sprintf("project %q, repository %s", s.Project, s.Repository)
 }

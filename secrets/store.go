@@ -2,8 +2,6 @@ package secrets
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"sort"
 	"sync"
@@ -14,10 +12,13 @@ import (
 // promptly with the context's error (unwrapped or wrapped with %w) once ctx
 // is done.
 //
-// Every method validates the names it is given with ValidateName (and Set
-// validates the value with ValidateValue) before touching storage, so an
-// invalid name or value is reported as ErrInvalidName or ErrInvalidValue and
-// changes nothing.
+// A backend implements Store for its storage and nothing more: its Open
+// returns the store through Wrap, which checks names and values, reports a
+// done context or a closed store, writes the not-found and already-exists
+// messages and provides the optional interfaces' fallbacks. So a backend's
+// methods are only called with valid names and values, and a backend
+// reports a missing secret with a plain ErrNotFound (or an error wrapping
+// it). The rules below are what a wrapped store guarantees to its callers.
 type Store interface {
 	// List returns the names of the secrets in the store's scope, sorted in
 	// ascending byte order, without duplicates. An empty scope gives an empty
@@ -41,8 +42,11 @@ type Store interface {
 }
 
 // Creator is an optional interface for stores that can create a secret only
-// if it does not exist yet, atomically with respect to other writers. Use
-// the Create helper rather than asserting it directly.
+// if it does not exist yet, atomically with respect to other writers. A
+// backend that can do so only in some configurations (Vault KV v1 cannot)
+// returns an error wrapping errors.ErrUnsupported in the others, and the
+// fallback of Create is used. Call the Create helper rather than asserting
+// it directly.
 type Creator interface {
 	// Create stores value under name if name does not exist, and returns an
 	// error wrapping ErrExists (changing nothing) if it does.
@@ -50,7 +54,7 @@ type Creator interface {
 }
 
 // BulkGetter is an optional interface for stores that can read every secret
-// of their scope in fewer round trips than one Get per secret. Use the
+// of their scope in fewer round trips than one Get per secret. Call the
 // GetAll helper rather than asserting it directly.
 type BulkGetter interface {
 	// GetAll returns every secret of the scope as a name to value map. The
@@ -60,40 +64,22 @@ type BulkGetter interface {
 
 // BatchWriter is an optional interface for stores that can write several
 // secrets in one atomic step (the file backend rewrites its file once).
-// Import and copy use it when present, and otherwise write one secret at a
-// time and undo the writes already made when one fails.
+// Call the SetMany helper rather than asserting it directly: it falls back
+// to one write at a time with undo for stores that lack it.
 type BatchWriter interface {
 	// SetMany stores every entry of values in one atomic step: when it
 	// returns nil all of them are durable; when it fails none was written.
-	// Every name and value is validated first. When overwrite is false and
-	// any of the names exists, it returns an error wrapping ErrExists that
-	// names them, and writes nothing.
+	// When overwrite is false and any of the names exists, it returns an
+	// error wrapping ErrExists that names them, and writes nothing.
 	SetMany(ctx context.Context, values map[string]string, overwrite bool) error
 }
 
-// Create stores value under name only if name does not exist yet. It uses
-// the store's Creator implementation when it has one, which is atomic;
-// otherwise it checks with Get and then calls Set, which can race with a
-// concurrent writer of the same name. An existing name gives an error
-// wrapping ErrExists.
+// Create stores value under name only if name does not exist yet; an
+// existing name gives an error wrapping ErrExists. It is atomic when the
+// store implements Creator; otherwise it checks with Get and then calls
+// Set, which can race with a concurrent writer of the same name.
 func Create(ctx context.Context, s Store, name, value string) error {
-	if c, ok := s.(Creator); ok {
-		return c.Create(ctx, name, value)
-	}
-	if err := ValidateName(name); err != nil {
-		return err
-	}
-	if err := ValidateValue(value); err != nil {
-		return err
-	}
-	_, err := s.Get(ctx, name)
-	switch {
-	case err == nil:
-		return fmt.Errorf("secret %q: %w", name, ErrExists)
-	case !errors.Is(err, ErrNotFound):
-		return err
-	}
-	return s.Set(ctx, name, value)
+	return asChecked(s).Create(ctx, name, value)
 }
 
 // MaxConcurrentReads is how many Get calls GetAll keeps in flight at once
@@ -103,21 +89,25 @@ const MaxConcurrentReads = 16
 // GetAll returns every secret of the store's scope as a name to value map.
 // It uses the store's BulkGetter implementation when it has one; otherwise
 // it lists the names and reads them with at most MaxConcurrentReads Get
-// calls in flight. A secret deleted between List and Get makes GetAll fail
-// with an error wrapping ErrNotFound (ErrConflict is not used: the caller
-// can simply retry); it never returns part of a value.
+// calls in flight, leaving out a secret deleted between the two. It never
+// returns part of a value.
 func GetAll(ctx context.Context, s Store) (map[string]string, error) {
-	if b, ok := s.(BulkGetter); ok {
-		return b.GetAll(ctx)
-	}
-	names, err := s.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return ReadConcurrently(ctx, names, MaxConcurrentReads, func(ctx context.Context, name string) (string, bool, error) {
-		v, err := s.Get(ctx, name)
-		return v, err == nil, err
-	})
+	return asChecked(s).GetAll(ctx)
+}
+
+// SetMany stores every entry of values, all or nothing: in one atomic step
+// when the store implements BatchWriter, otherwise one secret at a time,
+// undoing the writes already made when one fails (see Wrap). When
+// overwrite is false and any name exists, it returns an error wrapping
+// ErrExists that names them, and writes nothing.
+func SetMany(ctx context.Context, s Store, values map[string]string, overwrite bool) error {
+	return asChecked(s).SetMany(ctx, values, overwrite)
+}
+
+// asChecked returns s's wrapper, wrapping a store that was not opened
+// through Wrap (a test double, a third-party store used directly).
+func asChecked(s Store) *checked {
+	return Wrap(s, Info{}).(*checked)
 }
 
 // ReadConcurrently calls read for every name with at most limit calls in
@@ -185,7 +175,8 @@ func ReadConcurrently(ctx context.Context, names []string, limit int, read func(
 }
 
 // Close releases the resources held by s if it implements io.Closer, and
-// does nothing otherwise.
+// does nothing otherwise. A store returned by Wrap answers ErrClosed to
+// every call after Close.
 func Close(s Store) error {
 	if c, ok := s.(io.Closer); ok {
 		return c.Close()

@@ -130,7 +130,7 @@ func openFromRequest(ctx context.Context, req secrets.OpenRequest) (secrets.Stor
 	if opts.Passphrase {
 		env, prompt := req.Env, req.Env.Prompt
 		opts.PassphraseFunc = func(ctx context.Context, confirm bool) (string, error) {
-			if p := env.LookupEnv(PassphraseEnvVar); p != "" {
+			if p := env.Value(PassphraseEnvVar); p != "" {
 				return p, nil
 			}
 			if prompt == nil {

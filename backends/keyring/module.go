@@ -146,7 +146,7 @@ func openModule(ctx context.Context, name string, scope secrets.Scope, opts *Opt
 func passDir(opts *Options) (string, error) {
 	dir := opts.PassDir
 	if dir == "" {
-		dir = opts.Env.LookupEnv("PASSWORD_STORE_DIR")
+		dir = opts.Env.Value("PASSWORD_STORE_DIR")
 	}
 	if dir == "" {
 		dir = "~/.password-store"
@@ -175,7 +175,7 @@ func checkPass(dir, prefix string) error {
 
 func filePassword(ctx context.Context, env secrets.Env) kr.PromptFunc {
 	return func(prompt string) (string, error) {
-		if p := env.LookupEnv(PasswordEnvVar); p != "" {
+		if p := env.Value(PasswordEnvVar); p != "" {
 			return p, nil
 		}
 		if env.Prompt != nil {

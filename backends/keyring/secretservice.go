@@ -70,10 +70,10 @@ type secretService struct {
 // ever starting one: $DBUS_SESSION_BUS_ADDRESS, else the per-user bus
 // socket $XDG_RUNTIME_DIR/bus.
 func sessionBusAddress(env secrets.Env) (string, error) {
-	if a := env.LookupEnv("DBUS_SESSION_BUS_ADDRESS"); a != "" && a != "autolaunch:" {
+	if a := env.Value("DBUS_SESSION_BUS_ADDRESS"); a != "" && a != "autolaunch:" {
 		return a, nil
 	}
-	if rd := env.LookupEnv("XDG_RUNTIME_DIR"); rd != "" {
+	if rd := env.Value("XDG_RUNTIME_DIR"); rd != "" {
 		p := filepath.Join(rd, "bus")
 		if fi, err := os.Stat(p); err == nil && fi.Mode()&os.ModeSocket != 0 {
 			return "unix:path=" + p, nil
@@ -125,7 +125,7 @@ func openSecretService(ctx context.Context, scope secrets.Scope, opts *Options) 
 		}
 		return nil, fmt.Errorf("keychain %s: cannot connect to the D-Bus session bus at %s (%v); check DBUS_SESSION_BUS_ADDRESS, or use \"backend: file\": %w", SecretService, addr, err, secrets.ErrUnavailable)
 	}
-	s := &secretService{conn: conn, scope: scope, display: opts.Env.LookupEnv("DISPLAY") != "" || opts.Env.LookupEnv("WAYLAND_DISPLAY") != ""}
+	s := &secretService{conn: conn, scope: scope, display: opts.Env.Value("DISPLAY") != "" || opts.Env.Value("WAYLAND_DISPLAY") != ""}
 	defer func() {
 		if err != nil {
 			_ = conn.Close()

@@ -162,7 +162,7 @@ func Open(ctx context.Context, opts Options, scope secrets.Scope) (secrets.Store
 
 func newStore(opts Options, scope secrets.Scope) (*store, error) {
 	env := opts.Env
-	getenv := env.LookupEnv
+	getenv := env.Value
 	mount, err := cleanPath("mount", opts.Mount, DefaultMount)
 	if err != nil {
 		return nil, err
@@ -344,7 +344,7 @@ func authMethod(opts Options, env secrets.Env) (authenticator, error) {
 		tok := opts.Token
 		source := "the Token option"
 		if tok == "" {
-			tok = env.LookupEnv(api.EnvVaultToken)
+			tok = env.Value(api.EnvVaultToken)
 			source = "VAULT_TOKEN"
 		}
 		if tok == "" {
@@ -375,14 +375,14 @@ func authMethod(opts Options, env secrets.Env) (authenticator, error) {
 			roleID = b
 		}
 		if roleID == "" {
-			roleID = env.LookupEnv(RoleIDEnvVar)
+			roleID = env.Value(RoleIDEnvVar)
 		}
 		if roleID == "" {
 			return nil, fmt.Errorf("%w: AppRole login needs a role id: set the role_id or role_id_file option or %s", secrets.ErrAuth, RoleIDEnvVar)
 		}
 		secretID := opts.SecretID
 		if secretID == "" {
-			secretID = env.LookupEnv(SecretIDEnvVar)
+			secretID = env.Value(SecretIDEnvVar)
 		}
 		if secretID == "" && opts.SecretIDFile != "" {
 			b, err := readCredentialFile(opts.SecretIDFile, env)

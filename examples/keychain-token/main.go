@@ -24,7 +24,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/dstackai/dstack-secrets/backends"
 	"github.com/dstackai/dstack-secrets/backends/keyring"
 	"github.com/dstackai/dstack-secrets/secrets"
 )
@@ -72,7 +71,7 @@ func do(ctx context.Context, cmd, project, repo, kc, service string, stdin io.Re
 	if cmd != "login" && cmd != "token" && cmd != "logout" {
 		return fmt.Errorf("%q: %w", cmd, errUsage)
 	}
-	repository, err := backends.ResolveRepository(repo, "")
+	repository, err := secrets.ResolveRepository(repo, "")
 	if err != nil {
 		return err
 	}

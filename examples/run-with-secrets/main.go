@@ -45,7 +45,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 
 	// Open the store of the current repository.
-	store, target, err := backends.Open(ctx, backends.Target{Project: *project})
+	store, target, err := backends.Open(ctx, secrets.Target{Project: *project})
 	if err != nil {
 		fmt.Fprintln(stderr, "run-with-secrets:", err)
 		return 1

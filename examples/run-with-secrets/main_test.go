@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/dstackai/dstack-secrets/backends"
+	"github.com/dstackai/dstack-secrets/secrets"
 	"github.com/dstackai/dstack-secrets/secrets/secretstest"
 )
 
@@ -30,7 +31,7 @@ func TestRunWithSecrets(t *testing.T) {
 	t.Chdir(repo)
 
 	ctx := context.Background()
-	store, _, err := backends.Open(ctx, backends.Target{})
+	store, _, err := backends.Open(ctx, secrets.Target{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -285,7 +285,7 @@ func (a *app) fail(err error) int {
 }
 
 // target is what the global flags and environment select.
-func (a *app) target() backends.Target {
+func (a *app) target() secrets.Target {
 	project := a.project
 	if project == "" {
 		project = a.Getenv("DSTACK_SECRETS_PROJECT")
@@ -294,19 +294,23 @@ func (a *app) target() backends.Target {
 	if repo == "" {
 		repo = a.Getenv("DSTACK_SECRETS_REPO")
 	}
-	return backends.Target{
+	return secrets.Target{
 		Project:    project,
 		Repository: repo,
 		Dir:        a.Dir,
 		ConfigPath: a.configPath,
 		Env:        a.env,
-		Registry:   a.Registry,
 	}
 }
 
 // openStore opens the store selected by the global flags.
-func (a *app) openStore(ctx context.Context) (secrets.Store, backends.Resolved, error) {
-	return backends.Open(ctx, a.target())
+func (a *app) openStore(ctx context.Context) (secrets.Store, secrets.Resolved, error) {
+	r, err := secrets.Resolve(a.target())
+	if err != nil {
+		return nil, r, err
+	}
+	s, err := a.Registry.OpenResolved(ctx, r)
+	return s, r, err
 }
 
 // positional parses a command's arguments and checks their count. It
@@ -335,7 +339,7 @@ func (a *app) positional(fs *flag.FlagSet, args []string, min, max int, names st
 }
 
 // where describes a scope for messages.
-func where(r backends.Resolved) string {
+func where(r secrets.Resolved) string {
 	return fmt.Sprintf("project %q (repository %s)", r.Scope.Project, r.Scope.Repository)
 }
 

@@ -7,7 +7,6 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
-	"github.com/dstackai/dstack-secrets/backends"
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
@@ -68,18 +67,18 @@ func (a *app) copyCommand() *command {
 			if err != nil {
 				return err
 			}
-			srcR, err := backends.Resolve(src)
+			srcR, err := secrets.Resolve(src)
 			if err != nil {
 				return err
 			}
-			dstR, err := backends.Resolve(dst)
+			dstR, err := secrets.Resolve(dst)
 			if err != nil {
 				return err
 			}
 			if srcR.Scope == dstR.Scope {
 				return usageError{msg: fmt.Sprintf("copy: the source and the destination are both project %q; name another project with --to-project", srcR.Scope.Project), hint: hint}
 			}
-			srcStore, _, err := backends.Open(ctx, src)
+			srcStore, err := a.Registry.OpenResolved(ctx, srcR)
 			if err != nil {
 				return err
 			}
@@ -95,7 +94,7 @@ func (a *app) copyCommand() *command {
 			if len(names) == 0 {
 				names = secrets.SortedNames(values)
 			}
-			dstStore, _, err := backends.Open(ctx, dst)
+			dstStore, err := a.Registry.OpenResolved(ctx, dstR)
 			if err != nil {
 				return err
 			}
@@ -128,7 +127,7 @@ func (a *app) copyCommand() *command {
 }
 
 // describe names a resolved project, its backend and repository.
-func describe(r backends.Resolved) string {
+func describe(r secrets.Resolved) string {
 	return fmt.Sprintf("project %q (backend %s, repository %s)", r.Scope.Project, r.Backend, r.Scope.Repository)
 }
 

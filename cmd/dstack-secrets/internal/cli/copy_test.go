@@ -32,12 +32,18 @@ func (h *harness) useConfig(yml string) string {
 // library.
 func (h *harness) openProject(project string, reg *secrets.Registry) secrets.Store {
 	h.t.Helper()
-	s, _, err := backends.Open(context.Background(), backends.Target{
-		Project:  project,
-		Dir:      h.repo,
-		Env:      secrets.Env{HomeDir: h.home, Getenv: func(k string) string { return h.vars[k] }},
-		Registry: reg,
+	if reg == nil {
+		reg = backends.Registry()
+	}
+	r, err := secrets.Resolve(secrets.Target{
+		Project: project,
+		Dir:     h.repo,
+		Env:     secrets.Env{HomeDir: h.home, Getenv: func(k string) string { return h.vars[k] }},
 	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	s, err := reg.OpenResolved(context.Background(), r)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 // another dstack tool would.
 func (h *harness) open() secrets.Store {
 	h.t.Helper()
-	s, _, err := backends.Open(context.Background(), backends.Target{
+	s, _, err := backends.Open(context.Background(), secrets.Target{
 		Dir: h.repo,
 		Env: secrets.Env{HomeDir: h.home, Getenv: func(k string) string { return h.vars[k] }},
 	})
