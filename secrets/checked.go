@@ -400,4 +400,3 @@ func NameList(names []string) string {
 	}
 	return strings.Join(names, ", ")
 }
-
