@@ -52,7 +52,7 @@ func otherKeyStore(s *sandbox) []byte {
 	if err := st.Set(context.Background(), "X", "v"); err != nil {
 		s.t.Fatal(err)
 	}
-	data, _ := os.ReadFile(st.Path())
+	data, _ := os.ReadFile(secrets.Unwrap(st).(*file.Store).Path())
 	return data
 }
 

@@ -144,7 +144,7 @@ func (s *sandbox) mustRun(stdin string, args ...string) result {
 }
 
 // store opens the default project's store through the library.
-func (s *sandbox) store() *file.Store {
+func (s *sandbox) store() secrets.Store {
 	s.t.Helper()
 	st, err := file.Open(context.Background(), secrets.Scope{Project: "default", Repository: repoID}, file.Options{Dir: s.storeDir()})
 	if err != nil {

@@ -197,8 +197,8 @@ func TestSecrecy(t *testing.T) {
 		"Set NUL":           lib.Set(ctx, "A", m+"\x00"),
 		"Set too large":     lib.Set(ctx, "A", big),
 		"Set invalid UTF-8": lib.Set(ctx, "A", "\xff"+m),
-		"Create existing":   lib.Create(ctx, "A", m),
-		"Create invalid":    lib.Create(ctx, "9", m),
+		"Create existing":   secrets.Create(ctx, lib, "A", m),
+		"Create invalid":    secrets.Create(ctx, lib, "9", m),
 		"ValidateValue":     secrets.ValidateValue(m + "\x00"),
 		"NormalizeRepository": func() error {
 			_, err := secrets.NormalizeRepository("https://u:" + m + "@bad host/x")

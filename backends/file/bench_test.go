@@ -52,10 +52,11 @@ func benchValue(i int) string { return fmt.Sprintf("tok_%036d", i) }
 func seedStore(b *testing.B, n int) (dir string) {
 	b.Helper()
 	dir = b.TempDir()
-	s, err := Open(context.Background(), benchScope, Options{Dir: dir})
+	opened, err := Open(context.Background(), benchScope, Options{Dir: dir})
 	if err != nil {
 		b.Fatal(err)
 	}
+	s := secrets.Unwrap(opened).(*Store)
 	repo := make(map[string]string, n)
 	for i := range n {
 		repo[benchName(i)] = benchValue(i)
@@ -70,7 +71,7 @@ func seedStore(b *testing.B, n int) (dir string) {
 	return dir
 }
 
-func openBench(b *testing.B, dir string) *Store {
+func openBench(b *testing.B, dir string) secrets.Store {
 	b.Helper()
 	s, err := Open(context.Background(), benchScope, Options{Dir: dir})
 	if err != nil {

@@ -38,7 +38,7 @@ func TestConformancePassphrase(t *testing.T) {
 	}, secretstest.Options{})
 }
 
-func open(t *testing.T, dir string) *file.Store {
+func open(t *testing.T, dir string) secrets.Store {
 	t.Helper()
 	s, err := file.Open(context.Background(), scope, file.Options{Dir: dir})
 	if err != nil {
@@ -128,7 +128,7 @@ func checkRefused(t *testing.T, dir string, want error, mention string) {
 	_, errList := s.List(ctx)
 	errSet := s.Set(ctx, "NEW", "value")
 	errDel := s.Delete(ctx, "SEED")
-	errCreate := s.Create(ctx, "NEW2", "value")
+	errCreate := secrets.Create(ctx, s, "NEW2", "value")
 	for op, err := range map[string]error{"Get": errGet, "List": errList, "Set": errSet, "Delete": errDel, "Create": errCreate} {
 		if !errors.Is(err, want) {
 			t.Errorf("%s: got %v, want an error wrapping %v", op, err, want)
@@ -388,3 +388,6 @@ func TestManyWritersOneProcess(t *testing.T) {
 		t.Fatalf("List: %d names, %v", len(names), err)
 	}
 }
+
+// storePath is the store file of a store opened by file.Open.
+func storePath(s secrets.Store) string { return secrets.Unwrap(s).(*file.Store).Path() }

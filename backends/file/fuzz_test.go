@@ -34,7 +34,7 @@ func FuzzDecodeStore(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	valid, err := os.ReadFile(s.Path())
+	valid, err := os.ReadFile(storePath(s))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func FuzzDecodeStore(f *testing.F) {
 	if err := other.Set(ctx, "A", "1"); err != nil {
 		f.Fatal(err)
 	}
-	foreign, _ := os.ReadFile(other.Path())
+	foreign, _ := os.ReadFile(storePath(other))
 
 	f.Add(valid)
 	f.Add(valid[:len(valid)/2])

@@ -189,7 +189,7 @@ func TestCopyRollback(t *testing.T) {
 		if code != 1 || !strings.Contains(errb.String(), `copying to project "flaky" (backend flaky, `+repoDesc+`): storing `) {
 			t.Errorf("failure after %d writes: exit %d, stderr %q", allowed, code, errb.String())
 		}
-		got, err := dst.GetAll(context.Background())
+		got, err := secrets.GetAll(context.Background(), dst)
 		if err != nil || !maps.Equal(got, want) {
 			t.Errorf("failure after %d writes left the destination with %d secrets (%v)", allowed, len(got), err)
 		}
