@@ -12,9 +12,10 @@ import (
 	"github.com/dstackai/dstack-secrets/secrets/secretstest"
 )
 
-// mem is a minimal in-memory store with only the four required methods: it
-// proves that the conformance suite and the helpers work for a third-party
-// backend without the optional interfaces.
+// mem is a minimal in-memory store with only the four required methods and
+// no checks of its own: behind secrets.Wrap it proves that the conformance
+// suite, the shared checks and the fallbacks serve a third-party backend
+// without the optional interfaces.
 type mem struct {
 	mu     sync.Mutex
 	data   map[string]string
@@ -45,31 +46,22 @@ func (m *mem) Get(ctx context.Context, name string) (string, error) {
 		}
 	}
 	m.gets.Add(1)
-	if err := secrets.ValidateName(name); err != nil {
-		return "", err
-	}
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if name == m.failOn {
-		return "", fmt.Errorf("%q: %w", name, secrets.ErrNotFound)
+		return "", secrets.ErrNotFound
 	}
 	v, ok := m.data[name]
 	if !ok {
-		return "", fmt.Errorf("%q: %w", name, secrets.ErrNotFound)
+		return "", secrets.ErrNotFound
 	}
 	return v, nil
 }
 
 func (m *mem) Set(ctx context.Context, name, value string) error {
-	if err := secrets.ValidateName(name); err != nil {
-		return err
-	}
-	if err := secrets.ValidateValue(value); err != nil {
-		return err
-	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -80,16 +72,13 @@ func (m *mem) Set(ctx context.Context, name, value string) error {
 }
 
 func (m *mem) Delete(ctx context.Context, name string) error {
-	if err := secrets.ValidateName(name); err != nil {
-		return err
-	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.data[name]; !ok {
-		return fmt.Errorf("%q: %w", name, secrets.ErrNotFound)
+		return secrets.ErrNotFound
 	}
 	delete(m.data, name)
 	return nil
@@ -108,7 +97,7 @@ func TestConformanceMinimalStore(t *testing.T) {
 			if stores[scope] == nil {
 				stores[scope] = newMem()
 			}
-			return stores[scope], nil
+			return secrets.Wrap(stores[scope], secrets.Info{Backend: "mem", Scope: scope}), nil
 		}
 	}, secretstest.Options{NoCreate: true, NoBulk: true, NoConcurrentStores: true})
 }

@@ -1,7 +1,9 @@
 // Package secretstest is the conformance suite for secrets.Store
 // implementations. A backend's test file calls Run with a function that
 // gives fresh, empty storage for each test; the suite then checks every rule
-// of the secrets.Store contract against it.
+// of the secrets.Store contract against it, including that the shared
+// checks of secrets.Wrap apply (validation, closed store, messages,
+// fallbacks), so a backend's Open must return its store through Wrap.
 //
 //	func TestConformance(t *testing.T) {
 //		secretstest.Run(t, func(t *testing.T) secretstest.OpenFunc {
@@ -41,11 +43,12 @@ type Options struct {
 	// OpsPerWorker is how many writes each of those goroutines makes;
 	// 0 means 5.
 	OpsPerWorker int
-	// NoCreate says the store does not implement secrets.Creator; the suite
-	// then checks the Create helper's fallback instead of atomic Create.
+	// NoCreate says the backend has no atomic Create (it does not implement
+	// secrets.Creator, or answers errors.ErrUnsupported); the suite then
+	// checks the fallback of secrets.Wrap instead of atomic Create.
 	NoCreate bool
-	// NoBulk says the store does not implement secrets.BulkGetter; GetAll
-	// is then checked through the helper's concurrent fallback.
+	// NoBulk says the backend does not implement secrets.BulkGetter; GetAll
+	// is then checked through the concurrent fallback of secrets.Wrap.
 	NoBulk bool
 	// NoConcurrentStores skips the check that several stores opened on the
 	// same storage can write concurrently without losing updates.
@@ -105,6 +108,8 @@ func Run(t *testing.T, newStorage NewFunc, opts Options) {
 		{"Create", testCreate},
 		{"GetAll", testGetAll},
 		{"SetMany", testSetMany},
+		{"Closed", testClosed},
+		{"Messages", testMessages},
 		{"CancelledContext", testCancelledContext},
 		{"ConcurrentOneStore", testConcurrentOneStore},
 		{"ConcurrentStores", testConcurrentStores},
@@ -388,8 +393,8 @@ func testInvalidValues(t *testing.T, open OpenFunc, _ Options) {
 
 func testCreate(t *testing.T, open OpenFunc, opts Options) {
 	s := mustOpen(t, open, Scope())
-	if _, ok := s.(secrets.Creator); !ok && !opts.NoCreate {
-		t.Errorf("store %T does not implement secrets.Creator; set Options.NoCreate if that is intended", s)
+	if _, ok := secrets.Unwrap(s).(secrets.Creator); !ok && !opts.NoCreate {
+		t.Errorf("store %T does not implement secrets.Creator; set Options.NoCreate if that is intended", secrets.Unwrap(s))
 	}
 	ctx := ctxFor(t)
 	if err := secrets.Create(ctx, s, "NEW", "first"); err != nil {
@@ -447,8 +452,8 @@ func testCreate(t *testing.T, open OpenFunc, opts Options) {
 
 func testGetAll(t *testing.T, open OpenFunc, opts Options) {
 	s := mustOpen(t, open, Scope())
-	if _, ok := s.(secrets.BulkGetter); !ok && !opts.NoBulk {
-		t.Errorf("store %T does not implement secrets.BulkGetter; set Options.NoBulk if that is intended", s)
+	if _, ok := secrets.Unwrap(s).(secrets.BulkGetter); !ok && !opts.NoBulk {
+		t.Errorf("store %T does not implement secrets.BulkGetter; set Options.NoBulk if that is intended", secrets.Unwrap(s))
 	}
 	all, err := secrets.GetAll(ctxFor(t), s)
 	if err != nil {
@@ -579,28 +584,24 @@ func testConcurrentStores(t *testing.T, open OpenFunc, opts Options) {
 
 func testSetMany(t *testing.T, open OpenFunc, _ Options) {
 	s := mustOpen(t, open, Scope())
-	b, ok := s.(secrets.BatchWriter)
-	if !ok {
-		t.Skip("store does not implement secrets.BatchWriter (optional)")
-	}
 	ctx := ctxFor(t)
 	mustSet(t, s, "EXISTING", "old")
 	batch := map[string]string{"B1": "one", "B2": "two\nlines", "EXISTING": "new"}
-	if err := b.SetMany(ctx, batch, false); !errors.Is(err, secrets.ErrExists) {
+	if err := secrets.SetMany(ctx, s, batch, false); !errors.Is(err, secrets.ErrExists) {
 		t.Fatalf("SetMany without overwrite over an existing name: got %v, want secrets.ErrExists", err)
 	}
 	checkList(t, s, "EXISTING")
 	bad := map[string]string{"B1": "one", "B2": ""}
-	if err := b.SetMany(ctx, bad, true); !errors.Is(err, secrets.ErrInvalidValue) {
+	if err := secrets.SetMany(ctx, s, bad, true); !errors.Is(err, secrets.ErrInvalidValue) {
 		t.Fatalf("SetMany with an empty value: got %v, want secrets.ErrInvalidValue", err)
 	}
 	badName := map[string]string{"B1": "one", "BAD-NAME": "x"}
-	if err := b.SetMany(ctx, badName, true); !errors.Is(err, secrets.ErrInvalidName) {
+	if err := secrets.SetMany(ctx, s, badName, true); !errors.Is(err, secrets.ErrInvalidName) {
 		t.Fatalf("SetMany with an invalid name: got %v, want secrets.ErrInvalidName", err)
 	}
 	checkList(t, s, "EXISTING")
 	checkValue(t, s, "EXISTING", "old")
-	if err := b.SetMany(ctx, batch, true); err != nil {
+	if err := secrets.SetMany(ctx, s, batch, true); err != nil {
 		t.Fatalf("SetMany: %v", err)
 	}
 	checkList(t, s, "B1", "B2", "EXISTING")
@@ -609,8 +610,70 @@ func testSetMany(t *testing.T, open OpenFunc, _ Options) {
 	}
 	cctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := b.SetMany(cctx, map[string]string{"C": "c"}, true); !errors.Is(err, context.Canceled) {
+	if err := secrets.SetMany(cctx, s, map[string]string{"C": "c"}, true); !errors.Is(err, context.Canceled) {
 		t.Errorf("SetMany with a cancelled context: got %v, want context.Canceled", err)
 	}
 	checkList(t, s, "B1", "B2", "EXISTING")
+}
+
+// testClosed checks the shared closed-store check: after Close every call
+// answers secrets.ErrClosed and a second Close does no harm.
+func testClosed(t *testing.T, open OpenFunc, _ Options) {
+	ctx := ctxFor(t)
+	s, err := open(ctx, Scope())
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	mustSet(t, s, "KEPT", "v")
+	if err := secrets.Close(s); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	_, errList := s.List(ctx)
+	_, errGet := s.Get(ctx, "KEPT")
+	_, errAll := secrets.GetAll(ctx, s)
+	for op, err := range map[string]error{
+		"List":    errList,
+		"Get":     errGet,
+		"Set":     s.Set(ctx, "NEW", "v"),
+		"Delete":  s.Delete(ctx, "KEPT"),
+		"Create":  secrets.Create(ctx, s, "NEW", "v"),
+		"GetAll":  errAll,
+		"SetMany": secrets.SetMany(ctx, s, map[string]string{"NEW": "v"}, true),
+	} {
+		if !errors.Is(err, secrets.ErrClosed) {
+			t.Errorf("%s on a closed store: got %v, want secrets.ErrClosed (is the store behind secrets.Wrap?)", op, err)
+		}
+	}
+	if err := secrets.Close(s); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	checkList(t, mustOpen(t, open, Scope()), "KEPT")
+}
+
+// testMessages checks the shared messages: a missing or existing secret's
+// error names the secret, the project and the repository.
+func testMessages(t *testing.T, open OpenFunc, _ Options) {
+	s := mustOpen(t, open, Scope())
+	ctx := ctxFor(t)
+	_, errGet := s.Get(ctx, "MISSING_ONE")
+	mustSet(t, s, "PRESENT", "v")
+	for op, err := range map[string]error{
+		"Get of a missing secret":    errGet,
+		"Delete of a missing secret": s.Delete(ctx, "MISSING_ONE"),
+		"Create of an existing one":  secrets.Create(ctx, s, "PRESENT", "w"),
+	} {
+		name := "MISSING_ONE"
+		if strings.HasPrefix(op, "Create") {
+			name = "PRESENT"
+		}
+		if err == nil {
+			t.Errorf("%s: no error", op)
+			continue
+		}
+		for _, want := range []string{name, Scope().Project, Scope().Repository} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: the error %q does not name %q (is the store behind secrets.Wrap?)", op, err, want)
+			}
+		}
+	}
 }
