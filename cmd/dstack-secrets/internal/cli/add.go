@@ -12,105 +12,100 @@ import (
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
-const addHelp = `Usage: dstack-secrets add [-h] [--project PROJECT] [-y] NAME [VALUE]
+// addInput is what "add" was asked to do.
+type addInput struct {
+	Name     string
+	Value    string
+	HasValue bool // Value was given; else it is prompted for or read from stdin
+	Yes      bool // overwrite an existing secret without asking
+}
 
-Adds a new secret for the current repository.
+func (a *app) addCommand() *ffcli.Command {
+	var in addInput
+	fs := a.newFlagSet("add")
+	yesFlag(fs, &in.Yes, "Don't ask for confirmation (overwrite an existing secret)")
+	return &ffcli.Command{
+		Name:       "add",
+		ShortUsage: "dstack-secrets add [-h] [--project PROJECT] [-y] NAME [VALUE]",
+		ShortHelp:  "Add a secret (asks before overwriting one)",
+		LongHelp: `Adds a new secret for the current repository.
 
 Positional Arguments:
-  NAME               The name of the secret. Must be unique within the current
-                     repository, and a valid environment variable name
-                     (letters, digits and underscores, not starting with a digit)
-  VALUE              The value of the secret. If not specified, dstack-secrets
-                     prompts the user to enter it via a masked input; when
-                     standard input is not a terminal, the value is read from it
-                     (one trailing newline is removed)
+  NAME               The name of the secret. Must be unique within the
+                     current repository, and a valid environment variable
+                     name (letters, digits and underscores, not starting
+                     with a digit)
+  VALUE              The value of the secret. If not specified,
+                     dstack-secrets prompts the user to enter it via a
+                     masked input; when standard input is not a terminal,
+                     the value is read from it (one trailing newline is
+                     removed)
 
-Optional Arguments:
-  -h, --help         Show this help message and exit
-  --project PROJECT  The name of the project to execute the command for
-  -y, --yes          Don't ask for confirmation (overwrite an existing secret)
-  --config FILE      The configuration file
-  --repo REPO        The repository (remote URL or directory)
-
-A value that starts with '-' goes after '--': dstack-secrets add NAME -- VALUE
-`
-
-func (a *app) addCommand() *command {
-	fs := a.newFlagSet("add")
-	var yes bool
-	fs.BoolVar(&yes, "y", false, "don't ask for confirmation")
-	fs.BoolVar(&yes, "yes", false, "don't ask for confirmation")
-	return &command{help: addHelp, Command: &ffcli.Command{
-		Name:      "add",
-		ShortHelp: "Add a secret (asks before overwriting one)",
-		FlagSet:   fs,
+A value that starts with '-' goes after '--': dstack-secrets add NAME -- VALUE`,
+		FlagSet: fs,
 		Exec: func(ctx context.Context, args []string) error {
 			pos, err := a.positional(fs, args, 1, 2, "NAME [VALUE]")
 			if err != nil {
 				return err
 			}
-			name := pos[0]
-			if err := secrets.ValidateName(name); err != nil {
-				return err
+			in.Name = pos[0]
+			if len(pos) == 2 {
+				in.Value, in.HasValue = pos[1], true
 			}
-			var value string
-			hasValue := len(pos) == 2
-			if hasValue {
-				value = pos[1]
-				if err := secrets.ValidateValue(value); err != nil {
-					return err
-				}
-			}
-			store, r, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer secrets.Close(store)
-
-			overwrite := yes
-			if !yes {
-				_, err := store.Get(ctx, name)
-				switch {
-				case err == nil:
-					if a.terminal() == nil {
-						return fmt.Errorf("secret %q already exists in %s; pass -y to overwrite it", name, where(r))
-					}
-					ok, err := a.confirm(fmt.Sprintf("Secret %q already exists in %s. Overwrite it?", name, where(r)))
-					if err != nil {
-						return err
-					}
-					if !ok {
-						return exitError{code: ExitFailure, msg: fmt.Sprintf("secret %q not changed", name)}
-					}
-					overwrite = true
-				case !errors.Is(err, secrets.ErrNotFound):
-					return err
-				}
-			}
-			if !hasValue {
-				if value, err = a.readValue(ctx, name); err != nil {
-					return err
-				}
-			}
-			if overwrite {
-				err = store.Set(ctx, name, value)
-			} else {
-				err = secrets.Create(ctx, store, name, value)
-				if errors.Is(err, secrets.ErrExists) {
-					return fmt.Errorf("secret %q was created in %s by someone else meanwhile; pass -y to overwrite it", name, where(r))
-				}
-			}
-			if err != nil {
-				return err
-			}
-			verb := "Added"
-			if overwrite {
-				verb = "Set"
-			}
-			fmt.Fprintf(a.Stderr, "%s secret %s in %s\n", verb, name, where(r))
-			return nil
+			return addSecret(ctx, a, in)
 		},
-	}}
+	}
+}
+
+// addSecret stores a secret, asking before it overwrites one.
+func addSecret(ctx context.Context, a *app, in addInput) error {
+	if err := secrets.ValidateName(in.Name); err != nil {
+		return err
+	}
+	if in.HasValue {
+		if err := secrets.ValidateValue(in.Value); err != nil {
+			return err
+		}
+	}
+	return a.withStore(ctx, func(store secrets.Store, r secrets.Resolved) error {
+		overwrite := in.Yes
+		if !in.Yes {
+			_, err := store.Get(ctx, in.Name)
+			switch {
+			case err == nil:
+				err := a.confirmOrRefuse(fmt.Sprintf("Secret %q already exists in %s. Overwrite it?", in.Name, where(r)),
+					fmt.Errorf("secret %q already exists in %s; pass -y to overwrite it", in.Name, where(r)),
+					fmt.Sprintf("secret %q not changed", in.Name))
+				if err != nil {
+					return err
+				}
+				overwrite = true
+			case !errors.Is(err, secrets.ErrNotFound):
+				return err
+			}
+		}
+		value := in.Value
+		if !in.HasValue {
+			var err error
+			if value, err = a.readValue(ctx, in.Name); err != nil {
+				return err
+			}
+		}
+		verb := "Added"
+		if overwrite {
+			verb = "Set"
+			if err := store.Set(ctx, in.Name, value); err != nil {
+				return err
+			}
+		} else if err := secrets.Create(ctx, store, in.Name, value); err != nil {
+			if errors.Is(err, secrets.ErrExists) {
+				return fmt.Errorf("secret %q was created in %s by someone else meanwhile; pass -y to overwrite it", in.Name, where(r))
+			}
+			return err
+		}
+		fmt.Fprintf(a.Stderr, "%s secret %s in %s\n", verb, in.Name, where(r))
+		return nil
+	})
 }
 
 // readValue reads a secret value: a masked prompt at a terminal, else all of

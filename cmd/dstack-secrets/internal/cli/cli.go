@@ -2,6 +2,13 @@
 // secrets and the built-in backends. Everything a command touches (standard
 // streams, environment, home and working directory, backends) is injected
 // through Params, so the whole CLI runs in-process in tests.
+//
+// Each command lives in its own file as an input struct, a function that
+// does the work given that input (addSecret, copySecrets, ...), and a
+// constructor that returns the ffcli.Command whose Exec only parses the
+// flags and arguments into the input. Adding a command is one such file and
+// one line in app.commands. Help is rendered from the ffcli fields
+// (ShortUsage, ShortHelp, LongHelp) and the flags' usage strings by usage.
 package cli
 
 import (
@@ -54,7 +61,7 @@ type app struct {
 	Params
 	env secrets.Env
 
-	// Global flags, shared by every command's flag set.
+	// Global flags, shared by every command's flag set (see newFlagSet).
 	configPath string
 	repo       string
 	project    string
@@ -88,14 +95,10 @@ func Run(ctx context.Context, args []string, p Params) int {
 	return a.run(ctx, args)
 }
 
-// command is one subcommand: its ffcli definition plus its help text.
-type command struct {
-	*ffcli.Command
-	help string
-}
-
-func (a *app) commands() []*command {
-	return []*command{
+// commands returns the subcommands in the order "dstack-secrets -h" lists
+// them. Each constructor lives in the command's own file.
+func (a *app) commands() []*ffcli.Command {
+	return []*ffcli.Command{
 		a.listCommand(),
 		a.addCommand(),
 		a.deleteCommand(),
@@ -107,40 +110,23 @@ func (a *app) commands() []*command {
 	}
 }
 
-const rootHelp = `Usage: dstack-secrets [-h] [--config FILE] [--repo REPO] [--project PROJECT] COMMAND [ARGS]
-
-Manage the secrets of the current git repository: passwords and tokens that
-workflows get as environment variables instead of hard-coding them.
-
-Commands:
-%s
-Global Arguments (accepted before or after the command):
-  --config FILE      The configuration file (default $DSTACK_SECRETS_CONFIG,
-                     else ~/.dstack/secrets.yml; without one, the "default"
-                     project keeps secrets in an encrypted local file)
-  --repo REPO        The repository whose secrets to use: a remote URL such as
-                     github.com/org/repo, or a directory (default: the git
-                     repository containing the working directory)
-  --project PROJECT  The name of the project to execute the command for
-                     (default $DSTACK_SECRETS_PROJECT, else default_project)
-
-Run 'dstack-secrets COMMAND -h' for the arguments of a command.
-`
+// rootHelp is the description in "dstack-secrets -h".
+const rootHelp = `Manage the secrets of the current git repository: passwords and tokens that
+workflows get as environment variables instead of hard-coding them.`
 
 func (a *app) run(ctx context.Context, args []string) int {
 	cmds := a.commands()
-	var list strings.Builder
-	subs := make([]*ffcli.Command, len(cmds))
-	for i, c := range cmds {
-		subs[i] = c.Command
-		fmt.Fprintf(&list, "  %-10s %s\n", c.Name, c.ShortHelp)
+	for _, c := range cmds {
+		c.UsageFunc = a.usage
 	}
-	help := fmt.Sprintf(rootHelp, list.String())
 	rootFS := a.newFlagSet("dstack-secrets")
 	root := &ffcli.Command{
 		Name:        "dstack-secrets",
+		ShortUsage:  "dstack-secrets [-h] [--config FILE] [--repo REPO] [--project PROJECT] COMMAND [ARGS]",
+		LongHelp:    rootHelp,
+		UsageFunc:   a.usage,
 		FlagSet:     rootFS,
-		Subcommands: subs,
+		Subcommands: cmds,
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) == 0 {
 				return usageErrorf("no command given")
@@ -150,25 +136,31 @@ func (a *app) run(ctx context.Context, args []string) int {
 	}
 	if err := root.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(a.Stdout, helpFor(root, cmds, help))
-			return ExitOK
+			return a.help(root, cmds)
 		}
-		return a.fail(usageError{flagErrorText(selectedName(root, cmds), err), helpHint(root, cmds)})
+		c := selected(root, cmds)
+		return a.fail(usageError{flagErrorText(c.Name, err), helpHint(c)})
 	}
 	if rootFS.NArg() > 0 {
 		a.subArgs = append([]string{}, rootFS.Args()[1:]...)
 	}
 	if err := root.Run(ctx); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(a.Stdout, helpFor(root, cmds, help))
-			return ExitOK
+			return a.help(root, cmds)
 		}
 		return a.fail(err)
 	}
 	return ExitOK
 }
 
-func commandNames(cmds []*command) string {
+// help prints the help of the command that was asked for on stdout.
+func (a *app) help(root *ffcli.Command, cmds []*ffcli.Command) int {
+	c := selected(root, cmds)
+	fmt.Fprint(a.Stdout, c.UsageFunc(c))
+	return ExitOK
+}
+
+func commandNames(cmds []*ffcli.Command) string {
 	names := make([]string, len(cmds))
 	for i, c := range cmds {
 		names[i] = c.Name
@@ -177,68 +169,22 @@ func commandNames(cmds []*command) string {
 }
 
 // selected returns the subcommand that the root command's Parse reached
-// (its flag set was parsed), or nil.
-func selected(_ *ffcli.Command, cmds []*command) *command {
+// (its flag set was parsed), or root.
+func selected(root *ffcli.Command, cmds []*ffcli.Command) *ffcli.Command {
 	for _, c := range cmds {
 		if c.FlagSet.Parsed() {
 			return c
 		}
 	}
-	return nil
+	return root
 }
 
-func selectedName(root *ffcli.Command, cmds []*command) string {
-	if c := selected(root, cmds); c != nil {
-		return c.Name
+// helpHint points to the help of command c.
+func helpHint(c *ffcli.Command) string {
+	if c.Name == "dstack-secrets" {
+		return "run 'dstack-secrets -h' for usage"
 	}
-	return "dstack-secrets"
-}
-
-func helpFor(root *ffcli.Command, cmds []*command, rootHelp string) string {
-	if c := selected(root, cmds); c != nil {
-		return c.help
-	}
-	return rootHelp
-}
-
-func helpHint(root *ffcli.Command, cmds []*command) string {
-	if c := selected(root, cmds); c != nil {
-		return fmt.Sprintf("run 'dstack-secrets %s -h' for usage", c.Name)
-	}
-	return "run 'dstack-secrets -h' for usage"
-}
-
-// newFlagSet returns a flag set with the global flags, which every command
-// accepts before or after its arguments.
-func (a *app) newFlagSet(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	fs.StringVar(&a.configPath, "config", "", "configuration file")
-	fs.StringVar(&a.repo, "repo", "", "repository")
-	fs.StringVar(&a.project, "project", "", "project")
-	return fs
-}
-
-// parseInterspersed parses flags that may come before, between or after
-// positional arguments, as argparse does; "--" ends the flags.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		consumed := len(args) - len(rest)
-		if consumed > 0 && args[consumed-1] == "--" {
-			return append(positional, rest...), nil
-		}
-		if len(rest) == 0 {
-			return positional, nil
-		}
-		positional = append(positional, rest[0])
-		args = rest[1:]
-	}
+	return fmt.Sprintf("run 'dstack-secrets %s -h' for usage", c.Name)
 }
 
 // usageError is a mistake in the command line: exit code 2.
@@ -251,6 +197,12 @@ func (e usageError) Error() string { return e.msg }
 
 func usageErrorf(format string, args ...any) error {
 	return usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// commandUsageError is a usage error of the named command, with a hint to
+// its help.
+func commandUsageError(command, format string, args ...any) error {
+	return usageError{msg: command + ": " + fmt.Sprintf(format, args...), hint: fmt.Sprintf("run 'dstack-secrets %s -h' for usage", command)}
 }
 
 // exitError carries a specific exit code (a child's, for "run") and an
@@ -303,58 +255,45 @@ func (a *app) target() secrets.Target {
 	}
 }
 
-// openStore opens the store selected by the global flags.
-func (a *app) openStore(ctx context.Context) (secrets.Store, secrets.Resolved, error) {
+// withStore resolves the store that the global flags select, opens it,
+// calls fn with it and closes it. A close error is returned when fn
+// succeeded.
+func (a *app) withStore(ctx context.Context, fn func(secrets.Store, secrets.Resolved) error) error {
 	r, err := secrets.Resolve(a.target())
 	if err != nil {
-		return nil, r, err
+		return err
 	}
+	return a.withResolved(ctx, r, fn)
+}
+
+// withResolved opens the store that r names, calls fn with it and closes
+// it, as withStore does; copy resolves both sides first and then opens each
+// with it.
+func (a *app) withResolved(ctx context.Context, r secrets.Resolved, fn func(secrets.Store, secrets.Resolved) error) error {
 	s, err := a.Registry.OpenResolved(ctx, r)
-	return s, r, err
-}
-
-// positional parses a command's arguments and checks their count. It
-// parses the command's raw arguments (those after the command name) again
-// from the start, not the remainder ffcli left: ffcli drops a leading "--",
-// which must still end the flags here ("add -- NAME -value").
-func (a *app) positional(fs *flag.FlagSet, args []string, min, max int, names string) ([]string, error) {
-	if a.subArgs != nil {
-		args = a.subArgs
-	}
-	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, usageError{msg: flagErrorText(fs.Name(), err), hint: fmt.Sprintf("run 'dstack-secrets %s -h' for usage", fs.Name())}
+		return err
 	}
-	hint := fmt.Sprintf("run 'dstack-secrets %s -h' for usage", fs.Name())
-	switch {
-	case len(pos) < min:
-		return nil, usageError{msg: fmt.Sprintf("%s: missing %s", fs.Name(), names), hint: hint}
-	case max >= 0 && len(pos) > max:
-		return nil, usageError{msg: fmt.Sprintf("%s: too many arguments (%d given; expected %s)", fs.Name(), len(pos), names), hint: hint}
+	err = fn(s, r)
+	if cerr := secrets.Close(s); err == nil {
+		err = cerr
 	}
-	return pos, nil
+	return err
 }
 
-// where describes a scope for messages.
-func where(r secrets.Resolved) string {
-	return fmt.Sprintf("project %q (repository %s)", r.Scope.Project, r.Scope.Repository)
-}
-
-// flagErrorText describes a flag parsing error. An undefined flag is not
-// echoed: it may be a secret value that starts with '-'.
-func flagErrorText(cmd string, err error) string {
-	msg := strings.TrimPrefix(err.Error(), "error parsing commandline arguments: ")
-	if cmd == "dstack-secrets" {
-		cmd = "global flags"
+// confirmOrRefuse asks question at a terminal and returns nil on yes. When
+// stdin is not a terminal it returns refuse; on no it returns an exit code
+// 1 with the message declined.
+func (a *app) confirmOrRefuse(question string, refuse error, declined string) error {
+	if a.terminal() == nil {
+		return refuse
 	}
-	if strings.HasPrefix(msg, "flag provided but not defined") {
-		return fmt.Sprintf("%s: unknown flag (to pass an argument that starts with '-', such as a value, put it after '--')", cmd)
+	ok, err := a.confirm(question)
+	if err != nil {
+		return err
 	}
-	if strings.HasPrefix(msg, "invalid boolean value") {
-		return fmt.Sprintf("%s: a yes/no flag was given a value; use it alone, e.g. -y", cmd)
+	if !ok {
+		return exitError{code: ExitFailure, msg: declined}
 	}
-	return fmt.Sprintf("%s: %s", cmd, msg)
+	return nil
 }

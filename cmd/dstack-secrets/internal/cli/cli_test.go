@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -351,7 +352,16 @@ func TestHelp(t *testing.T) {
 			"NAME               The name of the secret",
 			"-y, --yes          Don't ask for confirmation",
 		}},
-		{[]string{"list", "-h"}, []string{"Usage: dstack-secrets list", "--json"}},
+		{[]string{"list", "-h"}, []string{"Usage: dstack-secrets list", "--json             Print a JSON array of names"}},
+		{[]string{"import", "-h"}, []string{"-y, --yes          Overwrite secrets that already exist\n"}},
+		{[]string{"copy", "-h"}, []string{
+			"NAME                    The secrets to copy",
+			"--to-project PROJECT    The project to copy to (required)",
+			"--from-project PROJECT  The project to copy from",
+			"-y, --yes               Overwrite secrets that already exist in the\n",
+			"--project PROJECT       The name of the project",
+		}},
+		{[]string{"run", "--help"}, []string{"--no-override      Keep an inherited environment variable"}},
 	} {
 		r := h.run("", tc.args...)
 		if r.code != 0 || r.stderr != "" {
@@ -361,6 +371,41 @@ func TestHelp(t *testing.T) {
 			if !strings.Contains(r.stdout, s) {
 				t.Errorf("%q: help lacks %q", tc.args, s)
 			}
+		}
+	}
+}
+
+// TestHelpLayout checks what every help page shares: "Usage:" first, the
+// global flags described once at the end, -h listed, no line wider than
+// 79 columns, and the root listing every command with its summary.
+func TestHelpLayout(t *testing.T) {
+	h := newHarness(t)
+	root := h.run("", "-h")
+	for _, c := range (&app{}).commands() {
+		if !strings.Contains(root.stdout, fmt.Sprintf("\n  %-10s %s\n", c.Name, c.ShortHelp)) {
+			t.Errorf("dstack-secrets -h does not list %s with its summary", c.Name)
+		}
+		r := h.run("", c.Name, "-h")
+		if r.code != 0 || r.stderr != "" || !strings.HasPrefix(r.stdout, "Usage: "+c.ShortUsage+"\n\n") {
+			t.Errorf("%s -h: exit %d, stderr %q, does not start with its usage line", c.Name, r.code, r.stderr)
+		}
+		for _, page := range []result{root, r} {
+			for _, s := range []string{"Global Arguments (accepted before or after the command):\n", "  --config FILE ", "  --repo REPO ", "  --project PROJECT "} {
+				if n := strings.Count(page.stdout, s); n != 1 {
+					t.Errorf("%s -h shows %q %d times, want once", c.Name, s, n)
+				}
+			}
+			if !strings.Contains(page.stdout, "Use the configuration in FILE (default") {
+				t.Errorf("%s -h lacks the description of --config", c.Name)
+			}
+			for _, line := range strings.Split(page.stdout, "\n") {
+				if len(line) > 79 && !strings.HasPrefix(line, "Usage: ") {
+					t.Errorf("%s -h has a line of %d columns: %q", c.Name, len(line), line)
+				}
+			}
+		}
+		if !strings.Contains(r.stdout, "\nOptional Arguments:\n  -h, --help ") {
+			t.Errorf("%s -h does not list -h, --help first", c.Name)
 		}
 	}
 }

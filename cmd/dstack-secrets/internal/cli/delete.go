@@ -9,64 +9,57 @@ import (
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
-const deleteHelp = `Usage: dstack-secrets delete [-h] [--project PROJECT] [-y] NAME
+// deleteInput is what "delete" was asked to do.
+type deleteInput struct {
+	Name string
+	Yes  bool // don't ask for confirmation
+}
 
-Deletes a secret of the current repository.
+func (a *app) deleteCommand() *ffcli.Command {
+	var in deleteInput
+	fs := a.newFlagSet("delete")
+	yesFlag(fs, &in.Yes, "Don't ask for confirmation")
+	return &ffcli.Command{
+		Name:       "delete",
+		ShortUsage: "dstack-secrets delete [-h] [--project PROJECT] [-y] NAME",
+		ShortHelp:  "Delete a secret (asks for confirmation)",
+		LongHelp: `Deletes a secret of the current repository.
 
 Positional Arguments:
-  NAME               The name of the secret
-
-Optional Arguments:
-  -h, --help         Show this help message and exit
-  --project PROJECT  The name of the project to execute the command for
-  -y, --yes          Don't ask for confirmation
-  --config FILE      The configuration file
-  --repo REPO        The repository (remote URL or directory)
-`
-
-func (a *app) deleteCommand() *command {
-	fs := a.newFlagSet("delete")
-	var yes bool
-	fs.BoolVar(&yes, "y", false, "don't ask for confirmation")
-	fs.BoolVar(&yes, "yes", false, "don't ask for confirmation")
-	return &command{help: deleteHelp, Command: &ffcli.Command{
-		Name:      "delete",
-		ShortHelp: "Delete a secret (asks for confirmation)",
-		FlagSet:   fs,
+  NAME               The name of the secret`,
+		FlagSet: fs,
 		Exec: func(ctx context.Context, args []string) error {
 			pos, err := a.positional(fs, args, 1, 1, "NAME")
 			if err != nil {
 				return err
 			}
-			name := pos[0]
-			if err := secrets.ValidateName(name); err != nil {
-				return err
-			}
-			store, r, err := a.openStore(ctx)
+			in.Name = pos[0]
+			return deleteSecret(ctx, a, in)
+		},
+	}
+}
+
+// deleteSecret deletes an existing secret, after asking.
+func deleteSecret(ctx context.Context, a *app, in deleteInput) error {
+	if err := secrets.ValidateName(in.Name); err != nil {
+		return err
+	}
+	return a.withStore(ctx, func(store secrets.Store, r secrets.Resolved) error {
+		if _, err := store.Get(ctx, in.Name); err != nil {
+			return err
+		}
+		if !in.Yes {
+			err := a.confirmOrRefuse(fmt.Sprintf("Delete secret %q from %s?", in.Name, where(r)),
+				fmt.Errorf("deleting secret %q from %s needs confirmation; pass -y (standard input is not a terminal)", in.Name, where(r)),
+				fmt.Sprintf("secret %q not deleted", in.Name))
 			if err != nil {
 				return err
 			}
-			defer secrets.Close(store)
-			if _, err := store.Get(ctx, name); err != nil {
-				return err
-			}
-			if !yes {
-				if a.terminal() == nil {
-					return fmt.Errorf("deleting secret %q from %s needs confirmation; pass -y (standard input is not a terminal)", name, where(r))
-				}
-				ok, err := a.confirm(fmt.Sprintf("Delete secret %q from %s?", name, where(r)))
-				if err != nil {
-					return err
-				}
-				if !ok {
-					return exitError{code: ExitFailure, msg: fmt.Sprintf("secret %q not deleted", name)}
-				}
-			}
-			if err := store.Delete(ctx, name); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.Stderr, "Deleted secret %s from %s\n", name, where(r))
-			return nil
-		},
-	}}
+		}
+		if err := store.Delete(ctx, in.Name); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.Stderr, "Deleted secret %s from %s\n", in.Name, where(r))
+		return nil
+	})
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
@@ -15,9 +14,27 @@ import (
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
-const importHelp = `Usage: dstack-secrets import [-h] [--project PROJECT] [-y] FILE
+// maxImportSize bounds the dotenv file read by import.
+const maxImportSize = 64 << 20
 
-Reads secrets from a dotenv file and stores them in the current repository.
+// maxProblems bounds how many invalid lines import reports at once.
+const maxProblems = 20
+
+// importInput is what "import" was asked to do.
+type importInput struct {
+	File string // a path, or "-" for stdin
+	Yes  bool   // overwrite existing secrets without asking
+}
+
+func (a *app) importCommand() *ffcli.Command {
+	var in importInput
+	fs := a.newFlagSet("import")
+	yesFlag(fs, &in.Yes, "Overwrite secrets that already exist")
+	return &ffcli.Command{
+		Name:       "import",
+		ShortUsage: "dstack-secrets import [-h] [--project PROJECT] [-y] FILE",
+		ShortHelp:  "Add the secrets of a dotenv file (all or nothing)",
+		LongHelp: `Reads secrets from a dotenv file and stores them in the current repository.
 FILE is a path, or - for standard input.
 
 The file holds NAME=VALUE lines (also 'export NAME=VALUE'), comments (#) and
@@ -34,76 +51,64 @@ overwritten only with -y; otherwise they are listed and nothing is imported.
 If the backend fails midway, the secrets already written are rolled back.
 
 Positional Arguments:
-  FILE               The dotenv file, or - to read standard input
-
-Optional Arguments:
-  -h, --help         Show this help message and exit
-  --project PROJECT  The name of the project to execute the command for
-  -y, --yes          Overwrite secrets that already exist
-  --config FILE      The configuration file
-  --repo REPO        The repository (remote URL or directory)
-`
-
-// maxImportSize bounds the dotenv file read by import.
-const maxImportSize = 64 << 20
-
-// maxProblems bounds how many invalid lines import reports at once.
-const maxProblems = 20
-
-func (a *app) importCommand() *command {
-	fs := a.newFlagSet("import")
-	var yes bool
-	fs.BoolVar(&yes, "y", false, "overwrite existing secrets")
-	fs.BoolVar(&yes, "yes", false, "overwrite existing secrets")
-	return &command{help: importHelp, Command: &ffcli.Command{
-		Name:      "import",
-		ShortHelp: "Add the secrets of a dotenv file (all or nothing)",
-		FlagSet:   fs,
+  FILE               The dotenv file, or - to read standard input`,
+		FlagSet: fs,
 		Exec: func(ctx context.Context, args []string) error {
 			pos, err := a.positional(fs, args, 1, 1, "FILE")
 			if err != nil {
 				return err
 			}
-			path := pos[0]
-			data, source, err := a.readImport(path)
-			if err != nil {
-				return err
-			}
-			vars, names, err := parseImport(data, source)
-			if err != nil {
-				return err
-			}
-			store, r, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer secrets.Close(store)
-			existing, err := store.List(ctx)
-			if err != nil {
-				return err
-			}
-			conflicts := intersect(names, existing)
-			if len(conflicts) > 0 && !yes {
-				if path == "-" || a.terminal() == nil {
-					return fmt.Errorf("%s in %s: %s; pass -y to overwrite (nothing was imported)",
-						alreadyExist(len(conflicts)), where(r), nameList(conflicts))
-				}
-				ok, err := a.confirm(fmt.Sprintf("%s in %s: %s. Overwrite?", alreadyExist(len(conflicts)), where(r), nameList(conflicts)))
-				if err != nil {
-					return err
-				}
-				if !ok {
-					return exitError{code: ExitFailure, msg: "nothing was imported"}
-				}
-				yes = true
-			}
-			if err := writeAll(ctx, store, names, vars, conflicts, yes); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.Stderr, "Imported %s into %s: %s%s\n", countNoun(len(names), "secret"), where(r), nameList(names), overwritten(conflicts))
-			return nil
+			in.File = pos[0]
+			return importSecrets(ctx, a, in)
 		},
-	}}
+	}
+}
+
+// importSecrets stores the secrets of a dotenv file, all or nothing.
+func importSecrets(ctx context.Context, a *app, in importInput) error {
+	data, source, err := a.readImport(in.File)
+	if err != nil {
+		return err
+	}
+	vars, names, err := parseImport(data, source)
+	if err != nil {
+		return err
+	}
+	return a.withStore(ctx, func(store secrets.Store, r secrets.Resolved) error {
+		existing, err := store.List(ctx)
+		if err != nil {
+			return err
+		}
+		conflicts := intersect(names, existing)
+		overwrite := in.Yes
+		if len(conflicts) > 0 && !overwrite {
+			refuse := fmt.Errorf("%s in %s: %s; pass -y to overwrite (nothing was imported)",
+				alreadyExist(len(conflicts)), where(r), secrets.NameList(conflicts))
+			if in.File == "-" { // stdin holds the file, not the answer
+				return refuse
+			}
+			if err := a.confirmOrRefuse(fmt.Sprintf("%s in %s: %s. Overwrite?", alreadyExist(len(conflicts)), where(r), secrets.NameList(conflicts)),
+				refuse, "nothing was imported"); err != nil {
+				return err
+			}
+			overwrite = true
+		}
+		if err := secrets.SetMany(ctx, store, vars, overwrite); err != nil {
+			return createdMeanwhile(err)
+		}
+		fmt.Fprintf(a.Stderr, "Imported %s into %s: %s%s\n", countNoun(len(names), "secret"), where(r), secrets.NameList(names), overwritten(conflicts))
+		return nil
+	})
+}
+
+// createdMeanwhile explains an already-exists error of secrets.SetMany
+// after the command checked that the names were free: someone else created
+// one of them meanwhile. The library's error says what was written.
+func createdMeanwhile(err error) error {
+	if errors.Is(err, secrets.ErrExists) {
+		return fmt.Errorf("secrets were created by someone else meanwhile (pass -y to overwrite them): %w", err)
+	}
+	return err
 }
 
 // readImport reads the dotenv document named by path ("-" is stdin) and
@@ -182,148 +187,4 @@ func parseImport(data []byte, source string) (map[string]string, []string, error
 		return nil, nil, fmt.Errorf("%s has %d invalid lines (nothing was imported):\n  %s%s", source, len(problems), strings.Join(problems, "\n  "), more)
 	}
 	return vars, names, nil
-}
-
-// writeAll stores vars[name] for every name in s, in order, all or
-// nothing. Names in existing are known to exist: they are overwritten (when
-// overwrite is true; the caller refused otherwise). Other names are
-// created with secrets.Create unless overwrite is true, so a concurrent
-// writer creating one of them meanwhile aborts the whole operation. When a
-// write fails, the writes done so far are undone (overwritten secrets get
-// their previous values back, created ones are deleted) and the error says
-// whether the undo worked. Errors name secrets, never values.
-//
-// A store that implements secrets.BatchWriter writes everything in one
-// atomic step instead.
-func writeAll(ctx context.Context, s secrets.Store, names []string, vars map[string]string, existing []string, overwrite bool) error {
-	if b, ok := s.(secrets.BatchWriter); ok {
-		batch := make(map[string]string, len(names))
-		for _, name := range names {
-			batch[name] = vars[name]
-		}
-		err := b.SetMany(ctx, batch, overwrite || len(existing) > 0)
-		switch {
-		case errors.Is(err, secrets.ErrExists):
-			return fmt.Errorf("secrets were created by someone else meanwhile (pass -y to overwrite them), nothing was written: %w", err)
-		case err != nil:
-			return fmt.Errorf("nothing was written: %w", err)
-		}
-		return nil
-	}
-	var previous map[string]string
-	if len(existing) > 0 {
-		all, err := secrets.GetAll(ctx, s)
-		if err != nil {
-			return fmt.Errorf("cannot read the secrets about to be overwritten (needed to undo a failed write): %w", err)
-		}
-		previous = make(map[string]string, len(existing))
-		for _, name := range existing {
-			if v, ok := all[name]; ok {
-				previous[name] = v
-			}
-		}
-	}
-	var done []string
-	for _, name := range names {
-		var err error
-		if _, had := previous[name]; had || overwrite {
-			err = s.Set(ctx, name, vars[name])
-		} else {
-			err = secrets.Create(ctx, s, name, vars[name])
-			if errors.Is(err, secrets.ErrExists) {
-				err = fmt.Errorf("secret %q was created by someone else meanwhile; pass -y to overwrite it: %w", name, err)
-			}
-		}
-		if err == nil {
-			done = append(done, name)
-			continue
-		}
-		undoErr := undo(ctx, s, done, previous)
-		if len(done) == 0 {
-			return fmt.Errorf("storing %s failed, nothing was written: %w", name, err)
-		}
-		if undoErr != nil {
-			return fmt.Errorf("storing %s failed: %w; undoing the %d secrets written before it failed too (%v): check %s", name, err, len(done), undoErr, nameList(done))
-		}
-		return fmt.Errorf("storing %s failed: %w; the %d secrets written before it were rolled back, nothing changed", name, err, len(done))
-	}
-	return nil
-}
-
-// undo reverts the writes of writeAll: names with a previous value get it
-// back, the others are deleted. It runs even if ctx is cancelled (an
-// interrupted import must still be rolled back), with a time limit.
-func undo(ctx context.Context, s secrets.Store, done []string, previous map[string]string) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancel()
-	var failed []string
-	var first error
-	for _, name := range done {
-		var err error
-		if v, ok := previous[name]; ok {
-			err = s.Set(ctx, name, v)
-		} else {
-			err = s.Delete(ctx, name)
-		}
-		if err != nil {
-			failed = append(failed, name)
-			if first == nil {
-				first = err
-			}
-		}
-	}
-	if first != nil {
-		return fmt.Errorf("%s not restored: %w", nameList(failed), first)
-	}
-	return nil
-}
-
-// intersect returns the names of a that are in b, in the order of a.
-func intersect(a, b []string) []string {
-	in := make(map[string]bool, len(b))
-	for _, n := range b {
-		in[n] = true
-	}
-	var out []string
-	for _, n := range a {
-		if in[n] {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-// countNoun returns "1 secret" or "n secrets".
-func countNoun(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-// alreadyExist says how many secrets already exist.
-func alreadyExist(n int) string {
-	if n == 1 {
-		return "1 secret already exists"
-	}
-	return fmt.Sprintf("%d secrets already exist", n)
-}
-
-// maxListed bounds how many names a message lists.
-const maxListed = 30
-
-// nameList joins names for a message, shortening long lists.
-func nameList(names []string) string {
-	if len(names) > maxListed {
-		return strings.Join(names[:maxListed], ", ") + fmt.Sprintf(" and %d more", len(names)-maxListed)
-	}
-	return strings.Join(names, ", ")
-}
-
-// overwritten describes the overwritten names for a report.
-func overwritten(names []string) string {
-	if len(names) == 0 {
-		return ""
-	}
-	return fmt.Sprintf(" (%d overwritten: %s)", len(names), nameList(names))
 }

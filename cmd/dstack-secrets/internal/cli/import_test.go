@@ -300,7 +300,8 @@ func (h *harness) runFlaky(allowed int, stdin string, args ...string) result {
 }
 
 // TestImportRollback makes the backend fail midway: the secrets written
-// before the failure are restored or deleted.
+// before the failure are restored or deleted. secrets.SetMany writes in
+// name order: A, NEW_1, NEW_2, NEW_3.
 func TestImportRollback(t *testing.T) {
 	h := newHarness(t)
 	h.set(map[string]string{"A": "old a", "KEEP": "keep"})
@@ -310,7 +311,7 @@ func TestImportRollback(t *testing.T) {
 		r := h.runFlaky(allowed, doc, "import", "-y", "-")
 		says := "the " + fmt.Sprint(allowed) + " secrets written before it were rolled back, nothing changed"
 		if allowed == 0 {
-			says = "storing NEW_1 failed, nothing was written: backend unavailable: injected backend failure"
+			says = "storing A failed, nothing was written: backend unavailable: injected backend failure"
 		}
 		h.want(r, 1, says)
 		if got := h.all(); !maps.Equal(got, want) {
@@ -318,4 +319,41 @@ func TestImportRollback(t *testing.T) {
 		}
 	}
 	h.want(h.runFlaky(4, doc, "import", "-y", "-"), 0, "Imported 4 secrets")
+}
+
+// hidingStore wraps a real store and lists no secrets, as if every secret
+// had been created by someone else after the CLI listed them.
+type hidingStore struct{ secrets.Store }
+
+func (hidingStore) List(context.Context) ([]string, error) { return nil, nil }
+
+// TestImportCreatedMeanwhile imports a name that the store did not list but
+// that exists when it is written: nothing changes, and the error says that
+// someone else created it.
+func TestImportCreatedMeanwhile(t *testing.T) {
+	h := newHarness(t)
+	h.set(map[string]string{"A": "old a"})
+	before := h.storeBytes()
+	reg := secrets.NewRegistry(secrets.Backend{
+		Name: "hiding",
+		Open: func(ctx context.Context, req secrets.OpenRequest) (secrets.Store, error) {
+			s, err := file.Open(ctx, req.Scope, file.Options{Dir: filepath.Join(h.home, ".dstack", "secrets")})
+			return hidingStore{s}, err
+		},
+	})
+	cfg := filepath.Join(h.home, "hiding.yml")
+	os.WriteFile(cfg, []byte("projects:\n  default:\n    backend: hiding\n"), 0o600)
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), []string{"--config", cfg, "import", "-"}, Params{
+		Stdin: strings.NewReader("A=" + marker + "\nNEW=" + marker + "\n"), Stdout: &out, Stderr: &errb,
+		Getenv: func(k string) string { return h.vars[k] }, HomeDir: h.home, Dir: h.repo, Registry: reg,
+	})
+	r := result{out.String(), errb.String(), code}
+	h.want(r, 1, `secrets were created by someone else meanwhile (pass -y to overwrite them): storing A failed, nothing was written: secret already exists: "A" in project "default"`)
+	if strings.Contains(r.stderr, marker) {
+		t.Errorf("stderr holds a value")
+	}
+	if !bytes.Equal(before, h.storeBytes()) {
+		t.Errorf("the import changed the store")
+	}
 }

@@ -10,56 +10,54 @@ import (
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
-const listHelp = `Usage: dstack-secrets list [-h] [--project PROJECT] [--json]
+// listInput is what "list" was asked to do.
+type listInput struct {
+	JSON bool // print a JSON array
+}
 
-Displays the names of the secrets configured in the current repository,
-sorted, one per line. Values are never shown.
-
-Optional Arguments:
-  -h, --help         Show this help message and exit
-  --project PROJECT  The name of the project to execute the command for
-  --json             Print a JSON array of names, for scripts
-  --config FILE      The configuration file
-  --repo REPO        The repository (remote URL or directory)
-`
-
-func (a *app) listCommand() *command {
+func (a *app) listCommand() *ffcli.Command {
+	var in listInput
 	fs := a.newFlagSet("list")
-	asJSON := fs.Bool("json", false, "print a JSON array")
-	return &command{help: listHelp, Command: &ffcli.Command{
-		Name:      "list",
-		ShortHelp: "List the names of the repository's secrets",
-		FlagSet:   fs,
+	fs.BoolVar(&in.JSON, "json", false, "Print a JSON array of names, for scripts")
+	return &ffcli.Command{
+		Name:       "list",
+		ShortUsage: "dstack-secrets list [-h] [--project PROJECT] [--json]",
+		ShortHelp:  "List the names of the repository's secrets",
+		LongHelp: `Displays the names of the secrets configured in the current repository,
+sorted, one per line. Values are never shown.`,
+		FlagSet: fs,
 		Exec: func(ctx context.Context, args []string) error {
 			if _, err := a.positional(fs, args, 0, 0, "no arguments"); err != nil {
 				return err
 			}
-			store, _, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer secrets.Close(store)
-			names, err := store.List(ctx)
-			if err != nil {
-				return err
-			}
-			if *asJSON {
-				if names == nil {
-					names = []string{}
-				}
-				out, err := json.Marshal(names)
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprintf(a.Stdout, "%s\n", out)
-				return err
-			}
-			for _, n := range names {
-				if _, err := fmt.Fprintln(a.Stdout, n); err != nil {
-					return err
-				}
-			}
-			return nil
+			return listSecrets(ctx, a, in)
 		},
-	}}
+	}
+}
+
+// listSecrets prints the names of the secrets.
+func listSecrets(ctx context.Context, a *app, in listInput) error {
+	return a.withStore(ctx, func(store secrets.Store, _ secrets.Resolved) error {
+		names, err := store.List(ctx)
+		if err != nil {
+			return err
+		}
+		if in.JSON {
+			if names == nil {
+				names = []string{}
+			}
+			out, err := json.Marshal(names)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(a.Stdout, "%s\n", out)
+			return err
+		}
+		for _, n := range names {
+			if _, err := fmt.Fprintln(a.Stdout, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

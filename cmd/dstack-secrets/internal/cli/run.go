@@ -16,9 +16,31 @@ import (
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
-const runHelp = `Usage: dstack-secrets run [-h] [--project PROJECT] [--no-override] [--] COMMAND [ARGS...]
+// Exit codes of run when the command cannot be started, as in POSIX shells.
+const (
+	ExitCannotExecute = 126
+	ExitNotFound      = 127
+)
 
-Runs COMMAND with the current environment plus every secret of the current
+// runWaitDelay bounds how long run waits, after the command exits, for the
+// copying of standard streams that are not files (in-process use).
+const runWaitDelay = 2 * time.Second
+
+// runInput is what "run" was asked to do.
+type runInput struct {
+	Command    []string // the program and its arguments
+	NoOverride bool     // keep inherited variables over secrets of the same name
+}
+
+func (a *app) runCommand() *ffcli.Command {
+	var in runInput
+	fs := a.newFlagSet("run")
+	fs.BoolVar(&in.NoOverride, "no-override", false, "Keep an inherited environment variable when a secret has the same name")
+	return &ffcli.Command{
+		Name:       "run",
+		ShortUsage: "dstack-secrets run [-h] [--project PROJECT] [--no-override] [--] COMMAND [ARGS...]",
+		ShortHelp:  "Run a command with the secrets in its environment",
+		LongHelp: `Runs COMMAND with the current environment plus every secret of the current
 repository as an environment variable, the way a workflow gets them.
 
 A secret replaces an inherited environment variable of the same name, as
@@ -38,59 +60,38 @@ which has already sent it to COMMAND too.
 
 Positional Arguments:
   COMMAND            The program to run, found in PATH
-  ARGS               Its arguments
-
-Optional Arguments:
-  -h, --help         Show this help message and exit
-  --project PROJECT  The name of the project to execute the command for
-  --no-override      Keep an inherited environment variable when a secret
-                     has the same name
-  --config FILE      The configuration file
-  --repo REPO        The repository (remote URL or directory)
-`
-
-// Exit codes of run when the command cannot be started, as in POSIX shells.
-const (
-	ExitCannotExecute = 126
-	ExitNotFound      = 127
-)
-
-// runWaitDelay bounds how long run waits, after the command exits, for the
-// copying of standard streams that are not files (in-process use).
-const runWaitDelay = 2 * time.Second
-
-func (a *app) runCommand() *command {
-	fs := a.newFlagSet("run")
-	noOverride := fs.Bool("no-override", false, "keep inherited variables")
-	return &command{help: runHelp, Command: &ffcli.Command{
-		Name:      "run",
-		ShortHelp: "Run a command with the secrets in its environment",
-		FlagSet:   fs,
+  ARGS               Its arguments`,
+		FlagSet: fs,
 		// args is what follows run's own flags: the flag set stops at the
 		// first non-flag argument or after "--", so the command's flags
 		// are never parsed here.
 		Exec: func(ctx context.Context, args []string) error {
-			if len(args) == 0 {
-				return usageError{msg: "run: missing COMMAND", hint: "run 'dstack-secrets run -h' for usage"}
-			}
-			store, _, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			values, err := secrets.GetAll(ctx, store)
-			if cerr := secrets.Close(store); err == nil && cerr != nil {
-				err = cerr
-			}
-			if err != nil {
-				return err
-			}
-			base := a.Environ
-			if base == nil {
-				base = os.Environ()
-			}
-			return a.runChild(ctx, args, secrets.MergeEnviron(base, values, !*noOverride))
+			in.Command = args
+			return runWithSecrets(ctx, a, in)
 		},
-	}}
+	}
+}
+
+// runWithSecrets runs the command with the secrets added to the
+// environment. The store is closed before the command starts.
+func runWithSecrets(ctx context.Context, a *app, in runInput) error {
+	if len(in.Command) == 0 {
+		return commandUsageError("run", "missing COMMAND")
+	}
+	var values map[string]string
+	err := a.withStore(ctx, func(store secrets.Store, _ secrets.Resolved) error {
+		var err error
+		values, err = secrets.GetAll(ctx, store)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	base := a.Environ
+	if base == nil {
+		base = os.Environ()
+	}
+	return a.runChild(ctx, in.Command, secrets.MergeEnviron(base, values, !in.NoOverride))
 }
 
 // runChild runs args[0] with env, forwarding signals, and returns an
