@@ -256,8 +256,9 @@ func (a *app) target() secrets.Target {
 }
 
 // withStore resolves the store that the global flags select, opens it,
-// calls fn with it and closes it. A close error is returned when fn
-// succeeded.
+// calls fn with it and closes it. A close error (an AppRole token whose
+// revocation failed) is printed as a warning: it does not undo what fn did,
+// so it does not change the exit code.
 func (a *app) withStore(ctx context.Context, fn func(secrets.Store, secrets.Resolved) error) error {
 	r, err := secrets.Resolve(a.target())
 	if err != nil {
@@ -275,8 +276,8 @@ func (a *app) withResolved(ctx context.Context, r secrets.Resolved, fn func(secr
 		return err
 	}
 	err = fn(s, r)
-	if cerr := secrets.Close(s); err == nil {
-		err = cerr
+	if cerr := secrets.Close(s); cerr != nil {
+		fmt.Fprintf(a.Stderr, "dstack-secrets: warning: closing the store: %v\n", cerr)
 	}
 	return err
 }
