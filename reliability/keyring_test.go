@@ -65,7 +65,7 @@ func TestKeychainDaemonKilled(t *testing.T) {
 	ctx := context.Background()
 	// The daemon takes its bus name and creates the login collection a
 	// moment after it starts: retry opening and writing until it serves.
-	var s *keyring.Store
+	var s secrets.Store
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var err error

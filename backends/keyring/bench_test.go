@@ -25,7 +25,7 @@ func BenchmarkKeychain(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer s.Close()
+			defer secrets.Close(s)
 			for i := range 10 {
 				if err := s.Set(ctx, fmt.Sprintf("SECRET_%d", i), "a secret value of a typical size, 40 b"); err != nil {
 					b.Fatal(err)
@@ -58,7 +58,7 @@ func BenchmarkKeychain(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					st.Close()
+					secrets.Close(st)
 				}
 			})
 		})

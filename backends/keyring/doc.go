@@ -15,6 +15,10 @@
 //	      collection: login
 //	      timeout: 30s
 //
+// In Go, Open returns the store behind secrets.Wrap, which checks names
+// and values and writes the not-found messages (naming the keychain and
+// the item, see Store.Locate); KeychainOf tells which keychain was opened.
+//
 // # Layout
 //
 // In the Secret Service every secret is one item of the collection
@@ -30,7 +34,7 @@
 // SHA-256; names are stored so that keychains that ignore letter case keep
 // API_TOKEN and api_token apart (see encodeName). Kernel keys hold at most
 // 32767 bytes, so longer values are kept in chunks behind a checksummed
-// head item.
+// head item (see chunk.go).
 //
 // # Bounded calls and errors
 //

@@ -65,7 +65,7 @@ func TestLockedCollection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer secrets.Close(s)
 	if err := s.Set(testContext(t), "BEFORE", "v"); err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestOptionsDecoded(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, scope.Project)); err != nil {
 		t.Errorf("file_dir was not used: %v", err)
 	}
-	if got := s.(*keyring.Store).Keychain(); got != keyring.File {
-		t.Errorf("Keychain() = %q, want file", got)
+	if got := keyring.KeychainOf(s); got != keyring.File {
+		t.Errorf("KeychainOf = %q, want file", got)
 	}
 }

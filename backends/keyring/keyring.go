@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 	"time"
@@ -91,20 +92,13 @@ type Options struct {
 	Env secrets.Env `yaml:"-"`
 }
 
+// SetEnv implements secrets.EnvSetter: the registry hands the process's
+// description to the options it decoded.
+func (o *Options) SetEnv(env secrets.Env) { o.Env = env }
+
 // Backend returns the keyring backend for a secrets.Registry.
 func Backend() secrets.Backend {
-	return secrets.Backend{
-		Name:    Name,
-		Summary: "the operating system's keychain (macOS Keychain, Windows Credential Manager, Secret Service, pass, keyctl)",
-		Open: func(ctx context.Context, req secrets.OpenRequest) (secrets.Store, error) {
-			var opts Options
-			if err := req.Options.Decode(Name, &opts); err != nil {
-				return nil, err
-			}
-			opts.Env = req.Env
-			return Open(ctx, req.Scope, opts)
-		},
-	}
+	return secrets.NewBackend(Name, "the operating system's keychain (macOS Keychain, Windows Credential Manager, Secret Service, pass, keyctl)", Open)
 }
 
 // DefaultKeychains returns the keychains used when Options.Keychains is
@@ -121,31 +115,40 @@ func DefaultKeychains() []string {
 }
 
 // keychain is one opened keychain, holding the secrets of one scope.
-// Methods take and return secret names; Store validates them first.
+// Methods take and return secret names, already checked by secrets.Wrap;
+// get and del answer an error wrapping secrets.ErrNotFound for a missing
+// secret, and list may return names that are not valid secret names (the
+// wrapper leaves them out).
 type keychain interface {
 	list(ctx context.Context) ([]string, error)
 	get(ctx context.Context, name string) (string, error)
 	set(ctx context.Context, name, value string) error
 	del(ctx context.Context, name string) error
+	// locate describes where the secret name is (or would be) kept.
+	locate(name string) string
 	close() error
 }
 
-// Store is the secrets.Store of one scope in one keychain. It is safe for
-// concurrent use.
+// Store is the store of one scope in one keychain, as secrets.Unwrap
+// returns it from the store Open gives. It is safe for concurrent use.
 type Store struct {
 	kc       keychain
 	keychain string
-	scope    secrets.Scope
 	timeout  time.Duration
 }
 
-var _ secrets.Store = (*Store)(nil)
+var (
+	_ secrets.Store   = (*Store)(nil)
+	_ secrets.Locator = (*Store)(nil)
+	_ io.Closer       = (*Store)(nil)
+)
 
 // Open opens the store of scope in the first of opts.Keychains that can be
 // opened. When none can, the error names each keychain, why it failed and
-// what to do (often: use "backend: file").
-func Open(ctx context.Context, scope secrets.Scope, opts Options) (*Store, error) {
-	if err := scope.Validate(); err != nil {
+// what to do (often: use "backend: file"). The store is wrapped by
+// secrets.Wrap; KeychainOf tells which keychain it uses.
+func Open(ctx context.Context, scope secrets.Scope, opts Options) (secrets.Store, error) {
+	if err := secrets.CheckOpen(ctx, scope); err != nil {
 		return nil, err
 	}
 	if err := opts.normalize(); err != nil {
@@ -156,7 +159,7 @@ func Open(ctx context.Context, scope secrets.Scope, opts Options) (*Store, error
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		s := &Store{keychain: name, scope: scope, timeout: opts.Timeout}
+		s := &Store{keychain: name, timeout: opts.Timeout}
 		err := s.call(ctx, "open", func(ctx context.Context) error {
 			kc, err := openKeychain(ctx, name, scope, &opts)
 			if err == nil {
@@ -165,7 +168,7 @@ func Open(ctx context.Context, scope secrets.Scope, opts Options) (*Store, error
 			return err
 		})
 		if err == nil {
-			return s, nil
+			return secrets.Wrap(s, secrets.Info{Backend: Name, Scope: scope}), nil
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			return nil, err
@@ -236,13 +239,24 @@ func openKeychain(ctx context.Context, name string, scope secrets.Scope, opts *O
 // "secret-service".
 func (s *Store) Keychain() string { return s.keychain }
 
+// KeychainOf returns the name of the keychain a store returned by Open
+// uses, e.g. "secret-service", or "" when s is not a keyring store. It is
+// short for secrets.Unwrap(s).(*keyring.Store).Keychain().
+func KeychainOf(s secrets.Store) string {
+	if ks, ok := secrets.Unwrap(s).(*Store); ok {
+		return ks.keychain
+	}
+	return ""
+}
+
+// Locate implements secrets.Locator: it names the keychain and the item
+// that holds (or would hold) the secret name.
+func (s *Store) Locate(name string) string { return s.kc.locate(name) }
+
 // call runs fn bounded by ctx and the store's timeout. fn runs in its own
 // goroutine, so a keychain call that blocks without a context (a program
 // waiting for a prompt) cannot hold the caller past the deadline.
 func (s *Store) call(ctx context.Context, op string, fn func(ctx context.Context) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	tctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	done := make(chan error, 1)
@@ -269,7 +283,9 @@ func (s *Store) call(ctx context.Context, op string, fn func(ctx context.Context
 	return err
 }
 
-// List returns the names of the scope's secrets, sorted.
+// List returns the names of the scope's secrets, in no particular order
+// and possibly with entries that are not secret names; the store Open
+// returns sorts them and leaves those out.
 func (s *Store) List(ctx context.Context) ([]string, error) {
 	var names []string
 	err := s.call(ctx, "list", func(ctx context.Context) error {
@@ -280,18 +296,11 @@ func (s *Store) List(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	set := make(map[string]struct{}, len(names))
-	for _, n := range names {
-		set[n] = struct{}{}
-	}
-	return secrets.SortedNames(set), nil
+	return names, nil
 }
 
 // Get returns the value of the secret name.
 func (s *Store) Get(ctx context.Context, name string) (string, error) {
-	if err := secrets.ValidateName(name); err != nil {
-		return "", err
-	}
 	var value string
 	err := s.call(ctx, "get", func(ctx context.Context) error {
 		var err error
@@ -306,20 +315,11 @@ func (s *Store) Get(ctx context.Context, name string) (string, error) {
 
 // Set stores value under name.
 func (s *Store) Set(ctx context.Context, name, value string) error {
-	if err := secrets.ValidateName(name); err != nil {
-		return err
-	}
-	if err := secrets.ValidateValue(value); err != nil {
-		return err
-	}
 	return s.call(ctx, "set", func(ctx context.Context) error { return s.kc.set(ctx, name, value) })
 }
 
 // Delete removes the secret name.
 func (s *Store) Delete(ctx context.Context, name string) error {
-	if err := secrets.ValidateName(name); err != nil {
-		return err
-	}
 	return s.call(ctx, "delete", func(ctx context.Context) error { return s.kc.del(ctx, name) })
 }
 
@@ -329,9 +329,4 @@ func (s *Store) Close() error {
 		return nil
 	}
 	return s.kc.close()
-}
-
-// notFound is the error for a missing secret.
-func notFound(keychain, name string, scope secrets.Scope) error {
-	return fmt.Errorf("secret %q is not in keychain %s for %v: %w", name, keychain, scope, secrets.ErrNotFound)
 }

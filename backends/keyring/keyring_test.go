@@ -100,3 +100,38 @@ func TestConformance(t *testing.T) {
 		})
 	}
 }
+
+// TestNotFoundNamesTheItem checks, in each real keychain, that a missing
+// secret is reported with the keychain and the item it was looked for
+// (Store.Locate), and that KeychainOf names the keychain.
+func TestNotFoundNamesTheItem(t *testing.T) {
+	want := map[string][]string{
+		keyring.SecretService: {"keychain secret-service, collection default, item service=", "name=Missing_Name"},
+		keyring.KeyCtl:        {"keychain keyctl, key Missing_Name-7e7 in keyring dstack-secrets-test-", "of the user keyring"},
+		keyring.Pass:          {"keychain pass, entry dstack-secrets-test-", "/Missing_Name-7e7 of the password store"},
+		keyring.File:          {"keychain file, file ", "Missing_Name-7e7"},
+	}
+	for _, kc := range testKeychains {
+		t.Run(kc, func(t *testing.T) {
+			if kc != keyring.File {
+				requireKeychains(t)
+			}
+			ctx := testContext(t)
+			s, err := keyring.Open(ctx, scope, testOptions(t, kc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer secrets.Close(s)
+			if got := keyring.KeychainOf(s); got != kc {
+				t.Errorf("KeychainOf = %q, want %q", got, kc)
+			}
+			_, err = s.Get(ctx, "Missing_Name")
+			checkErr(t, err, secrets.ErrNotFound, append([]string{`"Missing_Name"`, "backend keyring"}, want[kc]...)...)
+			err = s.Delete(ctx, "Missing_Name")
+			checkErr(t, err, secrets.ErrNotFound, want[kc]...)
+		})
+	}
+	if got := keyring.KeychainOf(nil); got != "" {
+		t.Errorf("KeychainOf(nil) = %q, want \"\"", got)
+	}
+}

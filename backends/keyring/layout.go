@@ -63,16 +63,15 @@ func encodeName(name string) string {
 	return name + "-" + strings.TrimRight(hex.EncodeToString(mask), "0")
 }
 
-// decodeName reverses encodeName; ok is false for keys that are not the
-// encoding of a valid name (other programs' items, chunk keys).
+// decodeName reverses encodeName, also for a key whose letter case the
+// keychain folded; ok is false for keys that encodeName cannot have given
+// (most of other programs' items, chunk keys of lower-case names). Whether
+// the name is a valid secret name is not checked here: a key such as a
+// chunk key of an upper-case name ("API_TOKEN.<nonce>.0") decodes to an
+// invalid name, which the store Open returns leaves out of List.
 func decodeName(key string) (name string, ok bool) {
-	base, _, _ := strings.Cut(key, "-")
-	if secrets.ValidateName(base) != nil {
-		return "", false
-	}
-	// The key's letter case may have been folded by the keychain: rebuild
-	// the name from the mask, then require the exact encoding.
-	_, maskHex, hasMask := strings.Cut(key, "-")
+	// Rebuild the name from the mask, then require the exact encoding.
+	base, maskHex, hasMask := strings.Cut(key, "-")
 	if !hasMask {
 		base = strings.ToUpper(base)
 	} else {

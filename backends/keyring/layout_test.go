@@ -1,6 +1,7 @@
 package keyring
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -46,10 +47,13 @@ func TestEncodeNameCaseInsensitiveUnique(t *testing.T) {
 	}
 }
 
-func TestDecodeNameRejectsForeignKeys(t *testing.T) {
-	for _, key := range []string{"", "1ABC", "A.0123.1", "a-", "a-zz", "API_TOKEN.ab.0", "dir/NAME", "a-80-1", "WITH SPACE"} {
-		if n, ok := decodeName(key); ok {
-			t.Errorf("decodeName(%q) = %q, want rejection", key, n)
+// TestDecodeNameForeignKeys checks that keys encodeName does not give
+// decode to nothing or to an invalid name, which secrets.Wrap leaves out
+// of List: never to a secret that could be read.
+func TestDecodeNameForeignKeys(t *testing.T) {
+	for _, key := range []string{"", "1ABC", "A.0123.1", "a-", "a-zz", "API_TOKEN.ab.0", "a-8.0123.0", "dir/NAME", "a-80-1", "WITH SPACE", "FOO-AB"} {
+		if n, ok := decodeName(key); ok && secrets.ValidateName(n) == nil {
+			t.Errorf("decodeName(%q) = %q, a valid name; want rejection or an invalid name", key, n)
 		}
 	}
 }
@@ -73,20 +77,28 @@ func TestScopeSegment(t *testing.T) {
 	}
 }
 
-func TestChunkHead(t *testing.T) {
-	for _, data := range []string{"plain value", chunkMagic, chunkMagic + "n:0:s", chunkMagic + "n:x:s", chunkMagic + "n:2"} {
-		if _, ok := parseChunkHead([]byte(data)); ok {
-			t.Errorf("parseChunkHead(%q) accepted a malformed head", data)
-		}
-	}
-	h, ok := parseChunkHead([]byte(chunkMagic + "abcd:3:ff"))
-	if !ok || h.nonce != "abcd" || h.n != 3 || h.sum != "ff" {
-		t.Errorf("parseChunkHead = %+v, %v", h, ok)
-	}
-}
-
 func TestEncodeNameDocumented(t *testing.T) {
 	if got := encodeName("api_token"); got != "api_token-ef8" {
 		t.Errorf("encodeName(api_token) = %q; docs/keyring.md says api_token-ef8", got)
+	}
+}
+
+// TestListLeavesOutForeignItems puts items other programs could have
+// written next to ours in the real file keychain: List shows only the
+// secrets.
+func TestListLeavesOutForeignItems(t *testing.T) {
+	m, s := openFileModule(t)
+	ctx := context.Background()
+	if err := s.Set(ctx, "OURS", "v"); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"WITH SPACE", "1ABC", "dir/NAME", "a-zz", "API_TOKEN.ab.0", "my-app-token"} {
+		if err := m.ring.Set(m.item(key, key, []byte("foreign"))); err != nil {
+			t.Fatalf("storing foreign item %q: %v", key, err)
+		}
+	}
+	names, err := s.List(ctx)
+	if err != nil || strings.Join(names, ",") != "OURS" {
+		t.Errorf("List = %v, %v; want [OURS]", names, err)
 	}
 }

@@ -2,9 +2,6 @@ package keyring
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -12,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -34,14 +30,16 @@ var moduleInitGuarded = dbusguard.Restore()
 // scope gets its own service name, key prefix or directory, so that
 // listing a scope reads only that scope's items; names are stored with
 // encodeName. Keychains with a size limit per item (keyctl: 32767 bytes)
-// keep longer values in chunks, see setChunked.
+// keep longer values in chunks: see chunk.go, which reads, writes and
+// removes the values.
 type module struct {
 	name    string
 	ring    kr.Keyring
 	scope   secrets.Scope
-	maxData int         // largest item the keychain stores; 0 means no limit
-	mu      *sync.Mutex // serialises calls when the keychain is not safe for concurrent use
-	hint    string      // what to check when a call fails
+	maxData int                     // largest item the keychain stores; 0 means no limit
+	mu      *sync.Mutex             // serialises calls when the keychain is not safe for concurrent use
+	hint    string                  // what to check when a call fails
+	where   func(key string) string // describes the item of key, for locate
 }
 
 // keyctlOpenMu serialises opening keyctl keyrings: the module creates the
@@ -100,7 +98,19 @@ func openModule(ctx context.Context, name string, scope secrets.Scope, opts *Opt
 	}
 	m := &module{name: name, scope: scope}
 	switch name {
+	case Keychain:
+		m.where = func(key string) string {
+			return fmt.Sprintf("keychain %s, service %s, account %s", name, cfg.ServiceName, key)
+		}
+	case WinCred:
+		// The module names a credential "<prefix>:<service name>:<key>".
+		m.where = func(key string) string {
+			return fmt.Sprintf("keychain %s, credential %s:%s:%s", name, cfg.WinCredPrefix, cfg.ServiceName, key)
+		}
 	case KeyCtl:
+		m.where = func(key string) string {
+			return fmt.Sprintf("keychain %s, key %s in keyring %s of the %s keyring", name, key, cfg.ServiceName, opts.KeyctlScope)
+		}
 		if err := probeKeyctl(opts.KeyctlScope); err != nil {
 			return nil, err
 		}
@@ -116,6 +126,9 @@ func openModule(ctx context.Context, name string, scope secrets.Scope, opts *Opt
 		}
 		cfg.PassDir = dir
 		cfg.PassPrefix = opts.PassPrefix + "/" + sp
+		m.where = func(key string) string {
+			return fmt.Sprintf("keychain %s, entry %s/%s of the password store %s", name, cfg.PassPrefix, key, dir)
+		}
 		m.hint = "see pass's message above; check that gpg can use the key in " + filepath.Join(dir, ".gpg-id")
 	case File:
 		dir := opts.FileDir
@@ -128,6 +141,9 @@ func openModule(ctx context.Context, name string, scope secrets.Scope, opts *Opt
 		}
 		cfg.FileDir = filepath.Join(dir, scope.Project, scopeSegment(scope.Repository))
 		cfg.FilePasswordFunc = filePassword(ctx, opts.Env)
+		m.where = func(key string) string {
+			return fmt.Sprintf("keychain %s, file %s", name, filepath.Join(cfg.FileDir, key))
+		}
 		m.mu = new(sync.Mutex) // the module's file keyring caches its password without a lock
 		m.hint = "check the password in $" + PasswordEnvVar
 	}
@@ -198,7 +214,8 @@ func (m *module) lock() func() {
 func (m *module) fail(op, name string, err error) error {
 	sentinel := secrets.ErrUnavailable
 	switch {
-	case errors.Is(err, secrets.ErrAuth):
+	case errors.Is(err, secrets.ErrAuth), errors.Is(err, secrets.ErrConflict),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("keychain %s: %s %q: %w", m.name, op, name, err)
 	case errors.Is(err, syscall.EDQUOT):
 		return fmt.Errorf("keychain %s: %s %q: the kernel key quota is exhausted (%v); %s, delete unused secrets or use \"backend: file\": %w", m.name, op, name, err, m.hint, secrets.ErrUnavailable)
@@ -228,51 +245,40 @@ func (m *module) list(context.Context) ([]string, error) {
 	return names, nil
 }
 
-// read returns the raw item stored under key; found is false when there is
-// none.
-func (m *module) read(key string) (data []byte, found bool, err error) {
-	item, err := m.ring.Get(key)
-	if errors.Is(err, kr.ErrKeyNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	return item.Data, true, nil
-}
-
 func (m *module) get(ctx context.Context, name string) (string, error) {
 	defer m.lock()()
-	key := encodeName(name)
-	for attempt := 0; ; attempt++ {
-		data, found, err := m.read(key)
-		if err != nil {
-			return "", m.fail("get", name, err)
-		}
-		if !found {
-			return "", notFound(m.name, name, m.scope)
-		}
-		h, chunked := parseChunkHead(data)
-		if !chunked {
-			return string(data), nil
-		}
-		value, ok, err := m.readChunks(key, h)
-		if err != nil {
-			return "", m.fail("get", name, err)
-		}
-		if ok {
-			return value, nil
-		}
-		// A concurrent Set replaced the chunks: read the new head.
-		if attempt == 3 {
-			return "", fmt.Errorf("keychain %s: get %q: the value kept changing while it was read; retry: %w", m.name, name, secrets.ErrConflict)
-		}
-		if err := ctx.Err(); err != nil {
-			return "", err
-		}
+	value, found, err := m.readValue(ctx, encodeName(name))
+	if err != nil {
+		return "", m.fail("get", name, err)
 	}
+	if !found {
+		return "", secrets.ErrNotFound
+	}
+	return value, nil
 }
 
+func (m *module) set(_ context.Context, name, value string) error {
+	defer m.lock()()
+	if err := m.writeValue(encodeName(name), name, value); err != nil {
+		return m.fail("set", name, err)
+	}
+	return nil
+}
+
+func (m *module) del(_ context.Context, name string) error {
+	defer m.lock()()
+	found, err := m.removeValue(encodeName(name))
+	if err != nil {
+		return m.fail("delete", name, err)
+	}
+	if !found {
+		return secrets.ErrNotFound
+	}
+	return nil
+}
+
+// item is the keychain item of key, which holds the value of the secret
+// name or a chunk of it.
 func (m *module) item(key string, name string, data []byte) kr.Item {
 	return kr.Item{
 		Key:         key,
@@ -282,139 +288,11 @@ func (m *module) item(key string, name string, data []byte) kr.Item {
 	}
 }
 
-func (m *module) set(_ context.Context, name, value string) error {
-	defer m.lock()()
-	key := encodeName(name)
-	var old chunkHead
-	var oldChunked bool
-	if m.maxData > 0 {
-		data, found, err := m.read(key)
-		if err != nil {
-			return m.fail("set", name, err)
-		}
-		if found {
-			old, oldChunked = parseChunkHead(data)
-		}
+func (m *module) locate(name string) string {
+	if m.where == nil {
+		return "keychain " + m.name
 	}
-	if m.maxData == 0 || len(value) <= m.maxData {
-		if err := m.ring.Set(m.item(key, name, []byte(value))); err != nil {
-			return m.fail("set", name, err)
-		}
-	} else if err := m.setChunked(key, name, value); err != nil {
-		return m.fail("set", name, err)
-	}
-	if oldChunked {
-		m.removeChunks(key, old)
-	}
-	return nil
-}
-
-func (m *module) del(_ context.Context, name string) error {
-	defer m.lock()()
-	key := encodeName(name)
-	data, found, err := m.read(key)
-	if err != nil {
-		return m.fail("delete", name, err)
-	}
-	if !found {
-		return notFound(m.name, name, m.scope)
-	}
-	if err := m.ring.Remove(key); err != nil {
-		if errors.Is(err, kr.ErrKeyNotFound) {
-			return notFound(m.name, name, m.scope)
-		}
-		return m.fail("delete", name, err)
-	}
-	if h, chunked := parseChunkHead(data); chunked {
-		m.removeChunks(key, h)
-	}
-	return nil
+	return m.where(encodeName(name))
 }
 
 func (m *module) close() error { return nil }
-
-// Values longer than a keychain's item limit are stored in chunks. The item
-// under the name's key then holds a head: chunkMagic, a random nonce, the
-// number of chunks and the SHA-256 of the value. The chunks are stored
-// first under "<key>.<nonce>.<i>" and the head last, so a reader sees the
-// old value or the new one, never a mix; the old chunks are removed after
-// the head is replaced. Values never contain NUL, so no value looks like a
-// head. Chunk keys contain '.', which no encoded name does, so List skips
-// them.
-const chunkMagic = "\x00dstack-secrets-chunks:"
-
-type chunkHead struct {
-	nonce string
-	n     int
-	sum   string
-}
-
-func parseChunkHead(data []byte) (chunkHead, bool) {
-	rest, ok := strings.CutPrefix(string(data), chunkMagic)
-	if !ok {
-		return chunkHead{}, false
-	}
-	f := strings.Split(rest, ":")
-	if len(f) != 3 {
-		return chunkHead{}, false
-	}
-	n, err := strconv.Atoi(f[1])
-	if err != nil || n < 1 || n > 1024 {
-		return chunkHead{}, false
-	}
-	return chunkHead{nonce: f[0], n: n, sum: f[2]}, true
-}
-
-func chunkKey(key, nonce string, i int) string {
-	return key + "." + nonce + "." + strconv.Itoa(i)
-}
-
-func (m *module) setChunked(key, name, value string) error {
-	var nb [8]byte
-	if _, err := rand.Read(nb[:]); err != nil {
-		return err
-	}
-	nonce := hex.EncodeToString(nb[:])
-	n := (len(value) + m.maxData - 1) / m.maxData
-	for i := 0; i < n; i++ {
-		part := value[i*m.maxData : min(len(value), (i+1)*m.maxData)]
-		if err := m.ring.Set(m.item(chunkKey(key, nonce, i), name, []byte(part))); err != nil {
-			m.removeChunks(key, chunkHead{nonce: nonce, n: i})
-			return err
-		}
-	}
-	sum := sha256.Sum256([]byte(value))
-	head := fmt.Sprintf("%s%s:%d:%s", chunkMagic, nonce, n, hex.EncodeToString(sum[:]))
-	if err := m.ring.Set(m.item(key, name, []byte(head))); err != nil {
-		m.removeChunks(key, chunkHead{nonce: nonce, n: n})
-		return err
-	}
-	return nil
-}
-
-// readChunks reassembles a chunked value; ok is false when a chunk is
-// missing or the checksum differs (a concurrent Set replaced it).
-func (m *module) readChunks(key string, h chunkHead) (value string, ok bool, err error) {
-	var b strings.Builder
-	for i := 0; i < h.n; i++ {
-		data, found, err := m.read(chunkKey(key, h.nonce, i))
-		if err != nil {
-			return "", false, err
-		}
-		if !found {
-			return "", false, nil
-		}
-		b.Write(data)
-	}
-	sum := sha256.Sum256([]byte(b.String()))
-	if hex.EncodeToString(sum[:]) != h.sum {
-		return "", false, nil
-	}
-	return b.String(), true, nil
-}
-
-func (m *module) removeChunks(key string, h chunkHead) {
-	for i := 0; i < h.n; i++ {
-		_ = m.ring.Remove(chunkKey(key, h.nonce, i))
-	}
-}

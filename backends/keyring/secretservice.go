@@ -355,10 +355,10 @@ func (s *secretService) attributesOf(ctx context.Context, items []dbus.ObjectPat
 			}
 			return nil, ssError("reading item attributes", err)
 		}
+		// An item without a name attribute gives "", which the store
+		// Open returns leaves out like every name that is not valid.
 		attrs, _ := v.Value().(map[string]string)
-		if n := attrs["name"]; secrets.ValidateName(n) == nil {
-			names = append(names, n)
-		}
+		names = append(names, attrs["name"])
 	}
 	return names, nil
 }
@@ -369,13 +369,13 @@ func (s *secretService) get(ctx context.Context, name string) (string, error) {
 		return "", err
 	}
 	if len(items) == 0 {
-		return "", notFound(SecretService, name, s.scope)
+		return "", secrets.ErrNotFound
 	}
 	var sec ssSecret
 	if err := s.conn.Object(ssBusName, items[0]).CallWithContext(ctx, ssItem+".GetSecret", 0, s.session).Store(&sec); err != nil {
 		var de dbus.Error
 		if errors.As(err, &de) && (strings.Contains(de.Name, "UnknownObject") || strings.Contains(de.Name, "NoSuchObject")) {
-			return "", notFound(SecretService, name, s.scope)
+			return "", secrets.ErrNotFound
 		}
 		return "", ssError("reading secret "+name, err)
 	}
@@ -411,7 +411,7 @@ func (s *secretService) del(ctx context.Context, name string) error {
 		return err
 	}
 	if len(items) == 0 {
-		return notFound(SecretService, name, s.scope)
+		return secrets.ErrNotFound
 	}
 	for _, it := range items {
 		var prompt dbus.ObjectPath
@@ -429,6 +429,13 @@ func (s *secretService) del(ctx context.Context, name string) error {
 		}
 	}
 	return nil
+}
+
+// locate names the collection and the attributes of the item, which with
+// the scope's project and repository identify it: "secret-tool lookup
+// service S project P repository R name N" reads it.
+func (s *secretService) locate(name string) string {
+	return fmt.Sprintf("keychain %s, collection %s, item service=%s name=%s", SecretService, s.collName, s.attrs["service"], name)
 }
 
 func (s *secretService) close() error {

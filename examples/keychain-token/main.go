@@ -83,7 +83,7 @@ func do(ctx context.Context, cmd, project, repo, kc, service string, stdin io.Re
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer secrets.Close(store)
 	switch cmd {
 	case "login":
 		line, err := bufio.NewReader(stdin).ReadString('\n')
@@ -93,7 +93,7 @@ func do(ctx context.Context, cmd, project, repo, kc, service string, stdin io.Re
 		if err := store.Set(ctx, tokenName, strings.TrimRight(line, "\r\n")); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "Token stored in keychain %s for %s.\n", store.Keychain(), repository)
+		fmt.Fprintf(stdout, "Token stored in keychain %s for %s.\n", keyring.KeychainOf(store), repository)
 	case "token":
 		token, err := store.Get(ctx, tokenName)
 		if errors.Is(err, secrets.ErrNotFound) {
