@@ -66,7 +66,13 @@ func readJSON(data []byte) (map[string]string, error) {
 	syntax := func(err error) error {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			return fail(int(se.Offset)-1, "", "not valid JSON here; check the quotes, commas and braces around this place")
+			// The decoder's offsets count from the start of the current
+			// value; json.Unmarshal's count from the start of data.
+			var v any
+			if errors.As(json.Unmarshal(data, &v), &se) {
+				return fail(int(se.Offset)-1, "", "not valid JSON here; check the quotes, commas and braces around this place")
+			}
+			return fail(int(dec.InputOffset()), "", "not valid JSON here; check the quotes, commas and braces around this place")
 		}
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 			return fail(len(data), "", "the JSON ends early; close every string and the object with }")

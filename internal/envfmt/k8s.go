@@ -191,7 +191,7 @@ func k8sStringMap(node *yaml.Node, where string) (map[string]*yaml.Node, error) 
 	for i := 0; i+1 < len(node.Content); i += 2 {
 		k, v := node.Content[i], node.Content[i+1]
 		if k.Kind != yaml.ScalarNode || !ValidName(k.Value) {
-			return nil, &Error{Format: "k8s", Line: k.Line, Column: k.Column, Msg: fmt.Sprintf("the key %q in %s is not an environment variable name (%s); rename it", printable(k.Value), where, msgBadName)}
+			return nil, &Error{Format: "k8s", Line: k.Line, Column: k.Column, Msg: fmt.Sprintf("a key in %s is not an environment variable name (%s); rename it", where, msgBadName)}
 		}
 		if _, dup := out[k.Value]; dup {
 			return nil, &Error{Format: "k8s", Line: k.Line, Column: k.Column, Name: k.Value, Msg: fmt.Sprintf("given more than once in %s; keep one", where)}
