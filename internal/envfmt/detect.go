@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"go.yaml.in/yaml/v3"
 
@@ -36,7 +37,11 @@ func Detect(data []byte) (string, error) {
 			if trimmed[0] == '{' && !errors.As(err, &se) {
 				return "json", nil // valid JSON, odd content: json's reader says what
 			}
-			return "", errors.New("the input starts like JSON but is not valid JSON; fix it, or pass --format (yaml for a YAML flow mapping)")
+			where := ""
+			if _, jerr := readJSON(data); jerr != nil {
+				where = " (" + jerr.Error() + ")"
+			}
+			return "", fmt.Errorf("the input starts like JSON but is not valid JSON%s; fix it, or pass --format yaml if it is a YAML flow mapping", where)
 		}
 		obj, ok := v.(map[string]any)
 		if !ok {

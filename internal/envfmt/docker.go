@@ -52,9 +52,9 @@ func writeDocker(w io.Writer, vars map[string]string, _ Options) error {
 		v := vars[name]
 		switch {
 		case strings.IndexByte(v, '\n') >= 0:
-			return &Error{Format: "docker", Name: name, Msg: "its value has a line break, which docker's env-file format cannot hold (one line per variable, no quoting); use --format dotenv with docker compose, or pass it with dstack-secrets run"}
+			return &Error{Format: "docker", Name: name, Msg: "its value has a line break, which docker's env-file format cannot hold (one line per variable, no quoting); use another format (dotenv, json, yaml), or pass it with dstack-secrets run"}
 		case strings.HasSuffix(v, "\r"):
-			return &Error{Format: "docker", Name: name, Msg: "its value ends with a carriage return, which docker's env-file reader drops; use --format dotenv, or pass it with dstack-secrets run"}
+			return &Error{Format: "docker", Name: name, Msg: "its value ends with a carriage return, which docker's env-file reader drops; use another format (dotenv, json, yaml), or pass it with dstack-secrets run"}
 		case len(name)+1+len(v) > DockerMaxLine:
 			return &Error{Format: "docker", Name: name, Msg: fmt.Sprintf("its line would be %d bytes long; docker reads env-file lines of at most %d bytes", len(name)+1+len(v), DockerMaxLine)}
 		}
