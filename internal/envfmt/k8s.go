@@ -17,8 +17,8 @@ import (
 //	apiVersion: v1
 //	kind: Secret
 //	metadata:
-//	  name: <Options.Name, or K8sSecretName(Options.Project)>
-//	  namespace: <Options.Namespace, when set>
+//	  name: "<Options.Name, or K8sSecretName(Options.Project)>"
+//	  namespace: "<Options.Namespace, when set>"
 //	type: Opaque
 //	data:
 //	  NAME: "<base64 of the value>"
@@ -118,9 +118,11 @@ func writeK8s(w io.Writer, vars map[string]string, opts Options) error {
 	}
 	var b bytes.Buffer
 	b.WriteString("apiVersion: v1\nkind: Secret\nmetadata:\n")
-	fmt.Fprintf(&b, "  name: %s\n", name)
+	// Quoted: a valid name such as 123, 1e3, true or null would
+	// otherwise be read as a number, boolean or null.
+	fmt.Fprintf(&b, "  name: \"%s\"\n", name)
 	if opts.Namespace != "" {
-		fmt.Fprintf(&b, "  namespace: %s\n", opts.Namespace)
+		fmt.Fprintf(&b, "  namespace: \"%s\"\n", opts.Namespace)
 	}
 	b.WriteString("type: Opaque\n")
 	if len(names) == 0 {

@@ -32,7 +32,7 @@ type k8sSecret struct {
 func TestK8sParsedBack(t *testing.T) {
 	vars := randomVars(5, 200)
 	maps.Copy(vars, trickyVars())
-	for _, opts := range []Options{{Project: "My_App.prod"}, {Name: "team.example-secrets", Namespace: "ci-1"}} {
+	for _, opts := range []Options{{Project: "My_App.prod"}, {Name: "team.example-secrets", Namespace: "ci-1"}, {Name: "1e3", Namespace: "null"}, {Name: "true", Namespace: "0777"}} {
 		var buf bytes.Buffer
 		if err := K8s().Write(&buf, vars, opts); err != nil {
 			t.Fatal(err)
