@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -796,5 +799,63 @@ func TestInteropRoundTrip(t *testing.T) {
 		if len(written[fi]) < len(written[0]) || len(written[fi]) < n/2 {
 			t.Errorf("%s holds %d of %d values (%s holds %d)", f, len(written[fi]), n, FormatDotenv, len(written[0]))
 		}
+	}
+}
+
+// TestShellsSourceSingleQuoted checks the promise of Quote that its
+// single-quoted values, the ones it prefers, mean the same to a POSIX shell:
+// a FormatDotenv document of only such values, sourced by dash and zsh,
+// sets exactly those values.
+func TestShellsSourceSingleQuoted(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 2026))
+	vars := map[string]string{}
+	for i := 0; len(vars) < 200 && i < 5000; i++ {
+		v := randomValue(r)
+		if q, err := Quote(v); err == nil && strings.HasPrefix(q, "'") && !strings.Contains(v, "\x00") {
+			vars[fmt.Sprintf("V%03d", len(vars))] = v
+		}
+	}
+	if len(vars) < 200 {
+		t.Fatalf("only %d random values are single-quoted", len(vars))
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, vars); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "secrets.env")
+	if err := os.WriteFile(file, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, shell := range []string{"dash", "zsh"} {
+		t.Run(shell, func(t *testing.T) {
+			path, err := exec.LookPath(shell)
+			if err != nil {
+				if os.Getenv("DSTACK_SECRETS_TEST_REQUIRE_SERVICES") == "1" {
+					t.Fatalf("%s is required (DSTACK_SECRETS_TEST_REQUIRE_SERVICES=1) but not installed", shell)
+				}
+				t.Skipf("%s is not installed; %s", shell, installHint)
+			}
+			cmd := exec.Command(path, "-c", `set -a; . "$1"; exec env -0`, shell, file)
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("%s could not source the document: %v", shell, err)
+			}
+			got := map[string]string{}
+			for _, kv := range strings.Split(string(out), "\x00") {
+				if name, value, ok := strings.Cut(kv, "="); ok {
+					got[name] = value
+				}
+			}
+			exact := 0
+			for name, v := range vars {
+				if gv, ok := got[name]; ok && gv == v {
+					exact++
+				}
+			}
+			if exact != len(vars) {
+				t.Errorf("%s set %d of %d single-quoted values exactly", shell, exact, len(vars))
+			}
+		})
 	}
 }

@@ -15,15 +15,26 @@ type Format string
 // The formats WriteFormat writes. FormatDotenv is read back exactly by
 // python-dotenv, Node's dotenv, godotenv and Parse, and is what "dotenv"
 // means; the other formats are each exact for one peer only, for values
-// that FormatDotenv cannot hold.
+// that FormatDotenv cannot hold (Parse refuses much of what they write).
 const (
 	// FormatDotenv is the syntax Parse reads, on which all peers agree.
+	// It cannot hold ${...}, nor some values with more than one of ',
+	// a backslash, a CR, " and $NAME (see Quote).
 	FormatDotenv Format = "dotenv"
-	// FormatPython is exact for python-dotenv (dotenv_values, load_dotenv).
+	// FormatPython is exact for python-dotenv (dotenv_values,
+	// load_dotenv): double quotes with \\, \" and \r escaped. It cannot
+	// hold ${...} (python-dotenv expands it in every value), nor a value
+	// ending with a backslash that cannot go unquoted.
 	FormatPython Format = "dotenv-python"
-	// FormatNode is exact for Node's dotenv (require('dotenv').config()).
+	// FormatNode is exact for Node's dotenv (require('dotenv').config()):
+	// whichever of ', " and ` the value does not contain, or no quotes. It
+	// cannot hold a value with a CR and a ", nor one with all three quotes
+	// or ending with a backslash that cannot go unquoted.
 	FormatNode Format = "dotenv-node"
-	// FormatGodotenv is exact for godotenv (godotenv.Load, godotenv.Read).
+	// FormatGodotenv is exact for godotenv (godotenv.Load, godotenv.Read):
+	// double quotes with \\, \", \$ and \r escaped. It cannot hold a value
+	// ending with a backslash or a " that cannot go in single quotes or
+	// unquoted.
 	FormatGodotenv Format = "dotenv-godotenv"
 )
 
@@ -94,8 +105,9 @@ func (e *WriteError) Error() string {
 // python-dotenv, Node's dotenv and godotenv all read back byte for byte.
 // It prefers single quotes (so that the output can also be sourced by a
 // POSIX shell), then double quotes (with \r for a carriage return), then no
-// quotes. A value that none of these can hold for every peer (for example
-// one with both ' and ", or with ${...}) is a *WriteError.
+// quotes. A value that none of these can hold for every peer is a
+// *WriteError: one with ${...}, or for example one with ' (no single
+// quotes), a backslash (no double quotes) and a line break (no bare value).
 func Quote(value string) (string, error) {
 	return QuoteFormat(value, FormatDotenv)
 }
