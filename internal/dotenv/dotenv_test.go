@@ -255,7 +255,7 @@ func TestQuote(t *testing.T) {
 func TestQuoteRefuses(t *testing.T) {
 	m := marker
 	for _, tc := range []struct{ in, says string }{
-		{"${" + m + "}", "${...}"},
+		{"${" + m + "}", "${...}, which python-dotenv replaces with another variable's value in every kind of quotes; write it in the format dotenv-node or dotenv-godotenv"},
 		{"'" + m + "${HOME}", "${...}"},
 		{`it's "` + m + `"` + "\n", "single quotes cannot hold a value with a single quote, double quotes one with a double quote, and no quotes one with a line break"},
 		{`it's \` + m + "\n", "double quotes one with a backslash"},
@@ -430,7 +430,7 @@ func TestWriteRejects(t *testing.T) {
 		}
 	}
 	var buf bytes.Buffer
-	err := Write(&buf, map[string]string{"C": "'\"\n" + marker, "A": "${" + marker + "}", "OK": "x", "B": "'$" + marker})
+	err := Write(&buf, map[string]string{"A": "'\"\n" + marker, "C": "${" + marker + "}", "OK": "x", "B": "'$" + marker})
 	var we *WriteError
 	if !errors.As(err, &we) || we.Name != "A" || !slices.Equal(we.More, []string{"B", "C"}) || buf.Len() != 0 {
 		t.Fatalf("Write = %v (%d bytes), want a *WriteError for A and then B, C", err, buf.Len())
@@ -611,6 +611,7 @@ var errorTexts = func() string {
 	var b strings.Builder
 	for _, f := range Formats() {
 		b.WriteString((&WriteError{Format: f, Name: "A", Reason: "r", More: []string{"B_2"}}).Error())
+		b.WriteString((&WriteError{Format: f, Name: "A", Reason: whyBraceRef}).Error())
 	}
 	for _, s := range []string{whyBraceRef, whySingleQuote, whyDoubleQuote, whyCR, whyBackslashes, whyEndBackslsh, whyBackslash,
 		whyDollarRef, whyLineBreak, whyHash, whyEndSpace, whyStartQuote, whyEmpty, whyControl, whyEscDollar, whyEscN,

@@ -90,9 +90,12 @@ func (e *WriteError) Error() string {
 		b.WriteString("the value")
 	}
 	fmt.Fprintf(&b, " so that %s read it back exactly: %s", e.Format.reader(), e.Reason)
-	if e.Format == FormatDotenv {
+	switch {
+	case e.Format == FormatDotenv && e.Reason == whyBraceRef:
+		fmt.Fprintf(&b, "; write it in the format %s or %s (each exact for that one parser; no quoting keeps it from python-dotenv), or as JSON", FormatNode, FormatGodotenv)
+	case e.Format == FormatDotenv:
 		fmt.Fprintf(&b, "; write it in the format %s, %s or %s (each exact for that one parser), or as JSON", FormatPython, FormatNode, FormatGodotenv)
-	} else {
+	default:
 		b.WriteString("; write it as JSON")
 	}
 	if len(e.More) > 0 {
