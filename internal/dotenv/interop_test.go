@@ -13,6 +13,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/joho/godotenv"
 )
 
 // The interop tests run the real python-dotenv, Node's dotenv and godotenv
@@ -858,4 +861,40 @@ func TestShellsSourceSingleQuoted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzGodotenv checks, against godotenv (the one peer that runs in this
+// process, so fast enough to fuzz), that a value FormatDotenv or
+// FormatGodotenv writes is read back exactly, and that a document Parse
+// accepts is read alike (python-dotenv and Node's dotenv are checked by the
+// tests above on random input instead).
+func FuzzGodotenv(f *testing.F) {
+	for _, c := range interopCases() {
+		f.Add(c.in)
+	}
+	f.Add(`it's \`)
+	f.Add("a\r\nb\"$HOME")
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return
+		}
+		for _, fm := range []Format{FormatDotenv, FormatGodotenv} {
+			var buf bytes.Buffer
+			if err := WriteFormat(&buf, map[string]string{"A": s, "B": s}, fm); err != nil {
+				continue
+			}
+			got, err := godotenv.Parse(bytes.NewReader(buf.Bytes()))
+			if err != nil || len(got) != 2 || got["A"] != s || got["B"] != s {
+				t.Fatalf("godotenv does not read the %s form back exactly (error: %v)", fm, err != nil)
+			}
+		}
+		entries, err := Parse([]byte(s))
+		if err != nil {
+			return
+		}
+		got, gerr := godotenv.Parse(strings.NewReader(s))
+		if gerr != nil || !maps.Equal(got, toMap(entries)) {
+			t.Fatalf("Parse accepted a document that godotenv reads differently (error: %v)", gerr != nil)
+		}
+	})
 }
