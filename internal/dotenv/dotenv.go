@@ -1,37 +1,63 @@
 // Package dotenv reads and writes the dotenv files of "dstack-secrets import"
 // and "dstack-secrets export": one NAME=VALUE assignment per line.
 //
-// The accepted syntax is deliberately strict, because a secrets import must
-// be all or nothing and must never guess:
+// dotenv has no standard: python-dotenv, Node's dotenv and godotenv (the
+// "peers") read many files differently. This package reads and writes the
+// part of the syntax on which all three agree, so that a secret imported
+// from a file is exactly what each peer would load from it, and an exported
+// file loads back to exactly the stored values in each of them (and in
+// Parse). Whatever the peers would read differently is refused, with the
+// line and the fix; nothing is guessed, and an import is all or nothing.
+// interop_test.go checks this against the real programs.
 //
-//   - Lines end with LF or CRLF (CRLF is read as LF everywhere, also inside
-//     quoted values); the last line may lack a line ending. A UTF-8 byte
-//     order mark at the start is ignored. The document must be UTF-8.
+// Parse accepts exactly this syntax:
+//
+//   - The document is UTF-8 without a byte order mark. Lines end with LF,
+//     CRLF or a lone CR; the last line may lack a line ending. CRLF is read
+//     as LF everywhere, also inside quoted values.
 //   - Blank lines and lines whose first non-blank character is '#' are
-//     ignored.
-//   - An assignment is [export ]NAME=VALUE, with optional spaces or tabs
-//     around NAME and after '='. NAME is letters, digits and underscores,
-//     not starting with a digit. A name may be assigned only once.
-//   - An unquoted VALUE runs to the end of the line; spaces and tabs around
-//     it are removed, and a '#' preceded by a space or tab starts a comment.
-//     It may not contain control characters other than tab.
-//   - A single-quoted VALUE ('...') is taken literally, may span lines and
-//     cannot contain a single quote.
-//   - A double-quoted VALUE ("...") may span lines and understands the
-//     escapes \n \r \t \\ \" \' \$ and \`; any other backslash sequence is an
-//     error rather than a guess.
-//   - After a closing quote only spaces, tabs and a '#' comment may follow.
-//   - Nothing is expanded: "$HOME" is the five characters $HOME.
+//     ignored (blanks are spaces and tabs).
+//   - An assignment is [export ]NAME=VALUE, with optional blanks before NAME,
+//     around '=' and after "export". NAME is ASCII letters, digits and
+//     underscores, not starting with a digit, and may be assigned only once;
+//     a variable named export is written export=VALUE, without a blank
+//     before '='.
+//   - An unquoted VALUE runs to the end of the line and loses the blanks at
+//     both ends; a '#' after a blank starts a comment, which may not contain
+//     another '#' after a white space character. The value may not be empty
+//     before a comment, may not contain '#', control characters other than
+//     tab, or a backslash right before '$', may not start with a backtick,
+//     and may not start or end with any other white space (such as U+00A0).
+//   - A single-quoted VALUE ('...') is taken literally and may span lines. It
+//     cannot contain a single quote or two backslashes in a row, and cannot
+//     end with a backslash.
+//   - A double-quoted VALUE ("...") may span lines. Its only escapes are \n
+//     (LF) and \r (CR); it cannot contain a double quote, and any other
+//     backslash is refused.
+//   - After a closing quote only blanks and a '#' comment may follow.
+//   - A lone CR may not occur inside a quoted value, end a comment line or a
+//     comment after a quoted value when more text follows before the next
+//     LF, or end an empty unquoted value followed by more text before the
+//     next LF. A comment may not contain U+2028 or U+2029.
+//   - Nothing is expanded, and what a peer would expand is refused: "${...}"
+//     anywhere (python-dotenv expands it even in single quotes), and outside
+//     single quotes '$' followed by an optional '(', an optional '{' and one
+//     of A-Z, 0-9 and '_' (godotenv expands it). With Options.Literal these
+//     are accepted and kept as written, as Node's dotenv (and python-dotenv
+//     with interpolate=False) reads them.
 //
-// Errors are *Error values naming the line (and the variable, once its name
-// has been read), never any part of a value: a dotenv file holds secrets.
+// Write, WriteFormat and Quote produce files in this syntax (FormatDotenv),
+// or in a form exact for one peer only (FormatPython, FormatNode,
+// FormatGodotenv) for values that the common syntax cannot hold.
+//
+// Errors are *Error (reading) and *WriteError (writing) values naming the
+// line or the variable, never any part of a value: a dotenv file holds
+// secrets.
 package dotenv
 
 import (
 	"bytes"
 	"fmt"
-	"io"
-	"sort"
 	"strings"
 	"unicode/utf8"
 )
@@ -71,26 +97,62 @@ func (e *Error) Error() string {
 // can carry text from the document other than a name.
 const (
 	msgNotUTF8       = "not valid UTF-8 text; save the file as UTF-8"
+	msgBOM           = "the file starts with a UTF-8 byte order mark, which godotenv refuses and python-dotenv before 1.0 reads as part of the first name; save the file as UTF-8 without a byte order mark"
 	msgBadName       = "expected NAME=VALUE with a name of letters, digits and underscores that does not start with a digit"
 	msgNoEquals      = "expected '=' after the name (NAME=VALUE)"
+	msgExportName    = "a variable named export must be followed directly by '=' (export=VALUE): python-dotenv refuses 'export =' and godotenv reads it as an empty name"
 	msgDuplicate     = "assigned more than once (also on line %d); keep one of the assignments"
 	msgUnclosedSQ    = "the single-quoted value is not closed; add the closing ' (a single-quoted value cannot contain ')"
-	msgUnclosedDQ    = "the double-quoted value is not closed; add the closing \" (write \\\" for a quote inside the value)"
-	msgBadEscape     = "unknown escape sequence in the double-quoted value; valid escapes are \\n \\r \\t \\\\ \\\" \\' \\$ \\` (write \\\\ for a backslash)"
+	msgUnclosedDQ    = "the double-quoted value is not closed; add the closing \" (a double-quoted value cannot contain \"; put such a value in single quotes)"
+	msgBadEscape     = "unknown escape sequence in the double-quoted value; only \\n and \\r are read alike by python-dotenv, Node's dotenv and godotenv (put a value with backslashes in single quotes)"
+	msgDQBackslash   = "\\\\, \\\" or \\' in the double-quoted value: python-dotenv and godotenv read them as \\, \" and ', Node's dotenv keeps the backslash; put the value in single quotes"
+	msgDQDollarEsc   = "\\$ or \\` in the double-quoted value: godotenv drops the backslash, python-dotenv and Node's dotenv keep it; put the value in single quotes"
+	msgSQBackslash   = "the single-quoted value ends with a backslash, which the peers read as an escaped quote (\\') rather than as the end of the value; a single-quoted value cannot contain ' or end with \\ (put a value with ' in double quotes, write a value ending with \\ unquoted)"
+	msgSQBackslashes = "\\\\ in the single-quoted value: python-dotenv reads it as one backslash, Node's dotenv and godotenv as two; write the value unquoted"
 	msgAfterQuote    = "unexpected text after the closing quote; only a # comment may follow a quoted value"
 	msgControlChar   = "the unquoted value contains a control character; put the value in double quotes and use an escape such as \\r"
 	msgExportNoValue = "'export NAME' without a value; write export NAME=VALUE"
+	msgEmptyComment  = "a '#' right after '=' is read as the value by python-dotenv and godotenv but as a comment (an empty value) by Node's dotenv; write NAME='' # comment for an empty value, or quote a value that starts with #"
+	msgHash          = "the unquoted value contains '#', where Node's dotenv ends the value (python-dotenv and godotenv keep it); put the value in quotes"
+	msgCommentHash   = "the comment after the unquoted value contains another '#' after a space, and godotenv reads everything before the last such '#' as the value; remove that '#' or put the value in quotes"
+	msgUnicodeSpace  = "the unquoted value starts or ends with a white space character other than space and tab (such as a non-breaking space), which the peers trim differently; put the value in quotes"
+	msgBacktick      = "the unquoted value starts with a backtick, which Node's dotenv reads as a quote (python-dotenv and godotenv keep it); put the value in single or double quotes"
+	msgEscapedDollar = "\\$ in the unquoted value: godotenv reads it as $, python-dotenv and Node's dotenv as \\$; put the value in single quotes"
+	msgBraceRef      = "the value contains ${...}, which python-dotenv replaces with another variable's value even in single quotes (and godotenv outside them); import it with --literal to keep it as written"
+	msgDollarRef     = "the value contains $NAME, ${NAME} or $(NAME (NAME of A-Z, 0-9 and _), which godotenv replaces with another variable's value outside single quotes; put the value in single quotes, or import it with --literal to keep it as written"
+	msgQuotedCR      = "a lone carriage return (CR) inside the quoted value, which python-dotenv and Node's dotenv read as a line break and godotenv as a CR; use LF or CRLF line endings (write \\r in double quotes for a CR)"
+	msgCommentCR     = "the comment ends with a lone carriage return (CR), and godotenv reads everything up to the next LF as part of the comment; use LF or CRLF line endings"
+	msgEmptyCR       = "the empty value ends with a lone carriage return (CR), and godotenv reads the next line as the value; write NAME='' or use LF or CRLF line endings"
+	msgLineSep       = "the comment contains a line or paragraph separator (U+2028, U+2029), after which Node's dotenv reads a new line; remove it"
 )
+
+// Options change how ParseWith reads a document. The zero value is Parse's
+// strict reading.
+type Options struct {
+	// Literal keeps "${...}" and "$NAME" references as written instead of
+	// refusing them: the values are then what Node's dotenv, and
+	// python-dotenv with interpolate=False, read, but python-dotenv's
+	// default loading and godotenv replace such references (godotenv not
+	// in single quotes). Every other check stays.
+	Literal bool
+}
 
 // Parse parses a dotenv document into its assignments, in document order.
 // It either returns every assignment or an *Error and no assignments.
 func Parse(data []byte) ([]Entry, error) {
-	p := parser{line: 1}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	return ParseWith(data, Options{})
+}
+
+// ParseWith is Parse with options.
+func ParseWith(data []byte, opts Options) ([]Entry, error) {
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		return nil, &Error{Line: 1, Msg: msgBOM}
+	}
 	if !utf8.Valid(data) {
 		return nil, &Error{Line: invalidUTF8Line(data), Msg: msgNotUTF8}
 	}
-	p.s = strings.ReplaceAll(string(data), "\r\n", "\n")
+	// After this every CR left is a lone CR.
+	p := parser{s: strings.ReplaceAll(string(data), "\r\n", "\n"), line: 1, literal: opts.Literal}
 	return p.parse()
 }
 
@@ -101,7 +163,7 @@ func invalidUTF8Line(data []byte) int {
 		if r == utf8.RuneError && size == 1 {
 			return line
 		}
-		if r == '\n' {
+		if r == '\n' || r == '\r' && (len(data) < 2 || data[1] != '\n') {
 			line++
 		}
 		data = data[size:]
@@ -110,14 +172,27 @@ func invalidUTF8Line(data []byte) int {
 }
 
 type parser struct {
-	s    string
-	pos  int
-	line int
+	s       string
+	pos     int
+	line    int
+	literal bool
 }
 
 func (p *parser) errorf(name, msg string) error {
 	return &Error{Line: p.line, Name: name, Msg: msg}
 }
+
+// errorAt returns an error for a position inside a value that started at
+// byte start on line startLine.
+func (p *parser) errorAt(name, msg string, start, startLine, pos int) error {
+	return &Error{Line: startLine + countLineEnds(p.s[start:pos]), Name: name, Msg: msg}
+}
+
+func countLineEnds(s string) int {
+	return strings.Count(s, "\n") + strings.Count(s, "\r")
+}
+
+func isLineEnd(c byte) bool { return c == '\n' || c == '\r' }
 
 func (p *parser) peek() byte {
 	if p.pos < len(p.s) {
@@ -128,27 +203,60 @@ func (p *parser) peek() byte {
 
 func (p *parser) atEnd() bool { return p.pos >= len(p.s) }
 
+func (p *parser) atLineEnd() bool { return p.atEnd() || isLineEnd(p.s[p.pos]) }
+
 func (p *parser) skipBlanks() {
 	for !p.atEnd() && (p.s[p.pos] == ' ' || p.s[p.pos] == '\t') {
 		p.pos++
 	}
 }
 
-// skipRestOfLine skips a comment up to (not including) the line end.
-func (p *parser) skipRestOfLine() {
-	if i := strings.IndexByte(p.s[p.pos:], '\n'); i >= 0 {
-		p.pos += i
-	} else {
-		p.pos = len(p.s)
+// lineEnd returns the offset of the end of the current line (LF, CR or the
+// end of the document).
+func (p *parser) lineEnd() int {
+	if i := strings.IndexAny(p.s[p.pos:], "\n\r"); i >= 0 {
+		return p.pos + i
 	}
+	return len(p.s)
 }
 
 // endLine consumes the line end at the current position, if any.
 func (p *parser) endLine() {
-	if p.peek() == '\n' {
+	if !p.atEnd() && isLineEnd(p.s[p.pos]) {
 		p.pos++
 		p.line++
 	}
+}
+
+// textBeforeLF reports whether anything but blanks and CRs follows the
+// current position before the next LF: what godotenv skips after a
+// comment, or reads as an empty value's value, when a lone CR ends the line.
+func (p *parser) textBeforeLF() bool {
+	for i := p.pos; i < len(p.s) && p.s[i] != '\n'; i++ {
+		if c := p.s[i]; c != ' ' && c != '\t' && c != '\r' {
+			return true
+		}
+	}
+	return false
+}
+
+// comment checks and skips a comment starting at the current position (at
+// its '#') up to the line end.
+func (p *parser) comment(name string) error {
+	end := p.lineEnd()
+	if strings.ContainsFunc(p.s[p.pos:end], isLineSeparator) {
+		return p.errorf(name, msgLineSep)
+	}
+	p.pos = end
+	if p.peek() == '\r' {
+		p.pos++
+		more := p.textBeforeLF()
+		p.pos--
+		if more {
+			return p.errorf(name, msgCommentCR)
+		}
+	}
+	return nil
 }
 
 func (p *parser) parse() ([]Entry, error) {
@@ -156,16 +264,16 @@ func (p *parser) parse() ([]Entry, error) {
 	seen := map[string]int{}
 	for !p.atEnd() {
 		p.skipBlanks()
-		switch p.peek() {
-		case 0:
-			if p.atEnd() {
-				continue
-			}
-		case '\n':
+		switch {
+		case p.atEnd():
+			continue
+		case isLineEnd(p.peek()):
 			p.endLine()
 			continue
-		case '#':
-			p.skipRestOfLine()
+		case p.peek() == '#':
+			if err := p.comment(""); err != nil {
+				return nil, err
+			}
 			p.endLine()
 			continue
 		}
@@ -201,20 +309,23 @@ func (p *parser) assignment() (Entry, error) {
 	exported := false
 	if name == "export" && (p.peek() == ' ' || p.peek() == '\t') {
 		p.skipBlanks()
-		if isNameByte(p.peek(), true) {
+		switch {
+		case isNameByte(p.peek(), true):
 			exported = true
 			name = p.word()
+		case p.peek() == '=':
+			return e, p.errorf("", msgExportName)
 		}
 	}
 	if name == "" || !isNameByte(name[0], true) {
 		return e, p.errorf("", msgBadName)
 	}
-	if c := p.peek(); c != '=' && c != ' ' && c != '\t' && c != '\n' && !p.atEnd() {
+	if c := p.peek(); c != '=' && c != ' ' && c != '\t' && !p.atLineEnd() {
 		return e, p.errorf("", msgBadName)
 	}
 	p.skipBlanks()
 	if p.peek() != '=' {
-		if exported && (p.atEnd() || p.peek() == '\n' || p.peek() == '#') {
+		if exported && (p.atLineEnd() || p.peek() == '#') {
 			return e, p.errorf(name, msgExportNoValue)
 		}
 		// "NAME" alone, or "some words": the text may be a value, so
@@ -240,14 +351,12 @@ func (p *parser) assignment() (Entry, error) {
 		return e, err
 	}
 	p.skipBlanks()
-	switch p.peek() {
-	case '#':
-		p.skipRestOfLine()
-	case '\n', 0:
-		if p.peek() == 0 && !p.atEnd() {
-			return e, p.errorf(name, msgAfterQuote)
+	switch {
+	case p.peek() == '#':
+		if err := p.comment(name); err != nil {
+			return e, err
 		}
-	default:
+	case !p.atLineEnd():
 		return e, p.errorf(name, msgAfterQuote)
 	}
 	p.endLine()
@@ -255,76 +364,129 @@ func (p *parser) assignment() (Entry, error) {
 }
 
 func (p *parser) unquoted(name string) (string, error) {
-	end := strings.IndexByte(p.s[p.pos:], '\n')
-	if end < 0 {
-		end = len(p.s) - p.pos
-	}
-	text := p.s[p.pos : p.pos+end]
+	end := p.lineEnd()
+	text := p.s[p.pos:end]
+	value, comment := text, ""
 	for i := 1; i < len(text); i++ {
 		if text[i] == '#' && (text[i-1] == ' ' || text[i-1] == '\t') {
-			text = text[:i]
+			value, comment = text[:i], text[i:]
 			break
 		}
 	}
-	text = strings.Trim(text, " \t")
-	for i := 0; i < len(text); i++ {
-		if c := text[i]; c < 0x20 && c != '\t' || c == 0x7f {
-			return "", p.errorf(name, msgControlChar)
+	value = strings.Trim(value, " \t")
+	switch {
+	case value == "" && comment != "" || strings.HasPrefix(value, "#"):
+		return "", p.errorf(name, msgEmptyComment)
+	case strings.IndexByte(value, '#') >= 0:
+		return "", p.errorf(name, msgHash)
+	case endsInSpace(value, isTrimSpace):
+		return "", p.errorf(name, msgUnicodeSpace)
+	case strings.ContainsFunc(value, func(r rune) bool { return isControl(r) && r != '\t' }):
+		return "", p.errorf(name, msgControlChar)
+	case strings.HasPrefix(value, "`"):
+		return "", p.errorf(name, msgBacktick)
+	case hashAfterSpace(comment, isGodotenvSpace):
+		return "", p.errorf(name, msgCommentHash)
+	case strings.ContainsFunc(comment, isLineSeparator):
+		return "", p.errorf(name, msgLineSep)
+	case strings.Contains(value, `\$`):
+		return "", p.errorf(name, msgEscapedDollar)
+	}
+	if err := p.checkReferences(name, value, true); err != nil {
+		return "", err
+	}
+	p.pos = end
+	if value == "" && p.peek() == '\r' {
+		p.pos++
+		more := p.textBeforeLF()
+		p.pos--
+		if more {
+			return "", p.errorf(name, msgEmptyCR)
 		}
 	}
-	p.pos += end
 	p.endLine()
-	return text, nil
+	return value, nil
+}
+
+// checkReferences refuses, unless reading literally, the references to
+// other variables that a peer would expand in value.
+func (p *parser) checkReferences(name, value string, godotenvExpands bool) error {
+	switch {
+	case p.literal:
+		return nil
+	case hasBraceReference(value):
+		return p.errorf(name, msgBraceRef)
+	case godotenvExpands && hasGodotenvReference(value):
+		return p.errorf(name, msgDollarRef)
+	}
+	return nil
 }
 
 func (p *parser) singleQuoted(name string) (string, error) {
-	start := p.line
+	start, startLine := p.pos, p.line
 	p.pos++
 	end := strings.IndexByte(p.s[p.pos:], '\'')
 	if end < 0 {
-		p.line = start
 		return "", p.errorf(name, msgUnclosedSQ)
 	}
 	v := p.s[p.pos : p.pos+end]
-	p.line += strings.Count(v, "\n")
+	if i := strings.IndexByte(v, '\r'); i >= 0 {
+		return "", p.errorAt(name, msgQuotedCR, start, startLine, p.pos+i)
+	}
+	p.line += countLineEnds(v)
 	p.pos += end + 1
-	return v, nil
+	switch {
+	case strings.HasSuffix(v, `\`):
+		return "", p.errorf(name, msgSQBackslash)
+	case strings.Contains(v, `\\`):
+		return "", p.errorAt(name, msgSQBackslashes, start, startLine, start+1+strings.Index(v, `\\`))
+	}
+	// Report a reference on the line where the value starts.
+	line := p.line
+	p.line = startLine
+	err := p.checkReferences(name, v, false)
+	p.line = line
+	return v, err
 }
 
 func (p *parser) doubleQuoted(name string) (string, error) {
-	start := p.line
+	start, startLine := p.pos, p.line
 	p.pos++
 	var b strings.Builder
 	for {
 		if p.atEnd() {
-			p.line = start
+			p.line = startLine
 			return "", p.errorf(name, msgUnclosedDQ)
 		}
 		c := p.s[p.pos]
 		switch c {
 		case '"':
 			p.pos++
-			return b.String(), nil
+			line := p.line
+			p.line = startLine
+			err := p.checkReferences(name, b.String(), true)
+			p.line = line
+			return b.String(), err
 		case '\\':
 			if p.pos+1 >= len(p.s) {
-				p.line = start
+				p.line = startLine
 				return "", p.errorf(name, msgUnclosedDQ)
 			}
-			var r byte
 			switch p.s[p.pos+1] {
 			case 'n':
-				r = '\n'
+				b.WriteByte('\n')
 			case 'r':
-				r = '\r'
-			case 't':
-				r = '\t'
-			case '\\', '"', '\'', '$', '`':
-				r = p.s[p.pos+1]
+				b.WriteByte('\r')
+			case '\\', '"', '\'':
+				return "", p.errorf(name, msgDQBackslash)
+			case '$', '`':
+				return "", p.errorf(name, msgDQDollarEsc)
 			default:
 				return "", p.errorf(name, msgBadEscape)
 			}
-			b.WriteByte(r)
 			p.pos += 2
+		case '\r':
+			return "", p.errorAt(name, msgQuotedCR, start, startLine, p.pos)
 		default:
 			if c == '\n' {
 				p.line++
@@ -333,73 +495,4 @@ func (p *parser) doubleQuoted(name string) (string, error) {
 			p.pos++
 		}
 	}
-}
-
-// Quote returns value as a dotenv value that Parse reads back byte for byte.
-// A value without single quotes and carriage returns is single-quoted and
-// kept literally (so the output can also be sourced by a POSIX shell);
-// other values are double-quoted with \\, \", \$, \` and \r escaped.
-// Newlines are kept as they are in both forms.
-func Quote(value string) string {
-	if !strings.ContainsAny(value, "'\r") {
-		return "'" + value + "'"
-	}
-	var b strings.Builder
-	b.Grow(len(value) + 8)
-	b.WriteByte('"')
-	for i := 0; i < len(value); i++ {
-		switch c := value[i]; c {
-		case '\\', '"', '$', '`':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case '\r':
-			b.WriteString(`\r`)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
-// ValidName reports whether name can be written as a dotenv variable name:
-// letters, digits and underscores, not starting with a digit.
-func ValidName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		if !isNameByte(name[i], i == 0) {
-			return false
-		}
-	}
-	return true
-}
-
-// Write writes vars to w as a dotenv document, one NAME=VALUE line per
-// variable sorted by name, each value quoted with Quote. Parse reads the
-// output back to the same names and values byte for byte. An invalid name
-// or a value that is not UTF-8 is an error (naming the variable only), and
-// nothing is written.
-func Write(w io.Writer, vars map[string]string) error {
-	names := make([]string, 0, len(vars))
-	for name, value := range vars {
-		if !ValidName(name) {
-			return fmt.Errorf("dotenv: cannot write variable %q: a name must be letters, digits and underscores, not starting with a digit", strings.ToValidUTF8(name, "\uFFFD"))
-		}
-		if !utf8.ValidString(value) {
-			return fmt.Errorf("dotenv: cannot write variable %s: its value is not valid UTF-8", name)
-		}
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	var b bytes.Buffer
-	for _, name := range names {
-		b.WriteString(name)
-		b.WriteByte('=')
-		b.WriteString(Quote(vars[name]))
-		b.WriteByte('\n')
-	}
-	_, err := w.Write(b.Bytes())
-	return err
 }
