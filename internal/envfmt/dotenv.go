@@ -21,10 +21,39 @@ func Dotenv() Format {
 	}
 }
 
-func readDotenv(data []byte) (map[string]string, error) {
-	entries, err := dotenv.Parse(data)
+// DotenvFor is the write-only dotenv variant that is exact for one peer
+// parser (dotenv.FormatPython, FormatNode or FormatGodotenv), for values the
+// common dotenv format refuses because the peers disagree on them. Import
+// reads the common format only.
+func DotenvFor(f dotenv.Format) Format {
+	summaries := map[dotenv.Format]string{
+		dotenv.FormatPython:   "dotenv read exactly by python-dotenv only",
+		dotenv.FormatNode:     "dotenv read exactly by Node's dotenv only",
+		dotenv.FormatGodotenv: "dotenv read exactly by godotenv only",
+	}
+	return Format{
+		Name:    string(f),
+		Summary: summaries[f],
+		Write: func(w io.Writer, vars map[string]string, _ Options) error {
+			return dotenv.WriteFormat(w, vars, f)
+		},
+	}
+}
+
+// ReadDotenv reads a dotenv document; with literal, values that peers would
+// expand ($NAME, ${NAME}) are kept as written instead of refused.
+func ReadDotenv(data []byte, literal bool) ([]dotenv.Entry, error) {
+	entries, err := dotenv.ParseWith(data, dotenv.Options{Literal: literal})
 	if err != nil {
 		return nil, fmt.Errorf("dotenv: %w", err)
+	}
+	return entries, nil
+}
+
+func readDotenv(data []byte) (map[string]string, error) {
+	entries, err := ReadDotenv(data, false)
+	if err != nil {
+		return nil, err
 	}
 	vars := make(map[string]string, len(entries))
 	for _, e := range entries {

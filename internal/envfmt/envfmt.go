@@ -36,6 +36,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/dstackai/dstack-secrets/internal/dotenv"
 )
 
 // Options are the settings a writer may use; each format documents the
@@ -92,10 +94,12 @@ func NewRegistry(formats ...Format) *Registry {
 	return r
 }
 
-// Builtin returns a new registry holding every built-in format: dotenv,
-// docker, shell, json, yaml, k8s and github.
+// Builtin returns a new registry holding every built-in format: dotenv
+// (and its per-peer variants dotenv-python, dotenv-node and
+// dotenv-godotenv), docker, shell, json, yaml, k8s and github.
 func Builtin() *Registry {
-	return NewRegistry(Dotenv(), Docker(), Shell(), JSON(), YAML(), K8s(), GitHub())
+	return NewRegistry(Dotenv(), DotenvFor(dotenv.FormatPython), DotenvFor(dotenv.FormatNode), DotenvFor(dotenv.FormatGodotenv),
+		Docker(), Shell(), JSON(), YAML(), K8s(), GitHub())
 }
 
 // Register adds f. Like database/sql's Register it panics when f has no

@@ -91,10 +91,7 @@ func FuzzRoundTrip(f *testing.F) {
 		all := map[string]string{"A": a, "B_2": b}
 		for _, name := range reg.ReadableNames() {
 			format, _ := reg.Lookup(name)
-			vars := all
-			if name == "docker" {
-				vars = filterVars(all, dockerCarries)
-			}
+			vars := carried(name, all)
 			var buf bytes.Buffer
 			if err := format.Write(&buf, vars, Options{}); err != nil {
 				t.Fatalf("%s: Write: %v", name, err)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/dstackai/dstack-secrets/internal/dotenv"
 )
 
 // marker stands for a secret value: it must never appear in an error. It
@@ -118,6 +120,23 @@ func randomVars(seed uint64, n int) map[string]string {
 }
 
 // filterVars returns the variables of vars that keep reports true for.
+// carried keeps the variables that the format called name can hold: the
+// docker format refuses line breaks, the dotenv formats values their peers
+// disagree on (each refusal is tested in internal/dotenv).
+func carried(name string, vars map[string]string) map[string]string {
+	switch {
+	case name == "docker":
+		return filterVars(vars, dockerCarries)
+	case strings.HasPrefix(name, "dotenv"):
+		f := dotenv.Format(name)
+		return filterVars(vars, func(v string) bool {
+			_, err := dotenv.QuoteFormat(v, f)
+			return err == nil
+		})
+	}
+	return vars
+}
+
 func filterVars(vars map[string]string, keep func(string) bool) map[string]string {
 	out := map[string]string{}
 	for k, v := range vars {

@@ -107,6 +107,7 @@ func (a *app) commands() []*ffcli.Command {
 		a.exportCommand(),
 		a.runCommand(),
 		a.copyCommand(),
+		a.renderCommand(),
 	}
 }
 

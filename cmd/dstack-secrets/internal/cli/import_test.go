@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -14,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/dstackai/dstack-secrets/backends/file"
+	"github.com/dstackai/dstack-secrets/internal/dotenv"
+	"github.com/dstackai/dstack-secrets/internal/envfmt"
 	"github.com/dstackai/dstack-secrets/secrets"
 	"github.com/dstackai/dstack-secrets/secrets/secretstest"
 )
@@ -49,59 +50,103 @@ func trickyWithMarker() map[string]string {
 	return m
 }
 
-// TestExportImportRoundTrip exports tricky values, imports them into a
-// fresh home and exports again: values and bytes must be identical.
-func TestExportImportRoundTrip(t *testing.T) {
-	src := newHarness(t)
-	want := trickyWithMarker()
-	src.set(want)
-	exp := src.run("", "export")
-	src.want(exp, 0, "")
-	if exp.stderr != "" {
-		t.Errorf("export wrote on stderr: %q", exp.stderr)
-	}
-
-	for _, how := range []string{"file", "stdin"} {
-		t.Run(how, func(t *testing.T) {
-			dst := newHarness(t)
-			var r result
-			if how == "file" {
-				r = dst.run("", "import", writeTemp(t, exp.stdout))
-			} else {
-				r = dst.run(exp.stdout, "import", "-")
+// exportable keeps the values that format can hold: docker has no line
+// breaks, and the common dotenv format refuses what its peers read
+// differently (both refusals are tested in internal/envfmt and
+// internal/dotenv, and TestExportRefusal checks the message).
+func exportable(format string, vars map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range vars {
+		switch format {
+		case "docker":
+			if strings.ContainsAny(v, "\n") || strings.HasSuffix(v, "\r") || len(k)+1+len(v) > envfmt.DockerMaxLine {
+				continue
 			}
-			dst.want(r, 0, fmt.Sprintf("Imported %d secrets into project \"default\" (repository github.com/org/repo): ", len(want)))
-			if got := dst.all(); !maps.Equal(got, want) {
-				for name := range want {
-					if got[name] != want[name] {
-						t.Errorf("%s differs after export and import", name)
+		case "dotenv":
+			if _, err := dotenv.Quote(v); err != nil {
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// TestExportImportRoundTrip exports tricky values in every format that
+// import reads, imports them into a fresh home (from a file and from
+// stdin, detecting the format where import can) and exports again: values
+// and bytes must be identical.
+func TestExportImportRoundTrip(t *testing.T) {
+	for _, format := range []string{"dotenv", "docker", "shell", "json", "yaml", "k8s"} {
+		t.Run(format, func(t *testing.T) {
+			src := newHarness(t)
+			want := exportable(format, trickyWithMarker())
+			src.set(want)
+			exp := src.run("", "export", "--format", format)
+			src.want(exp, 0, "")
+			if exp.stderr != "" {
+				t.Errorf("export wrote on stderr: %q", exp.stderr)
+			}
+			detected := format == "dotenv" || format == "json" || format == "yaml" || format == "k8s"
+			for _, how := range []string{"file", "stdin"} {
+				dst := newHarness(t)
+				args := []string{"import", "--format", format}
+				if detected && how == "file" {
+					args = args[:1] // the format is detected
+				}
+				var r result
+				if how == "file" {
+					r = dst.run("", append(args, writeTemp(t, exp.stdout))...)
+				} else {
+					r = dst.run(exp.stdout, append(args, "-")...)
+				}
+				dst.want(r, 0, fmt.Sprintf("Imported %d secrets into project \"default\" (repository github.com/org/repo): ", len(want)))
+				if got := dst.all(); !maps.Equal(got, want) {
+					for name := range want {
+						if got[name] != want[name] {
+							t.Errorf("%s: %s differs after export and import", how, name)
+						}
 					}
 				}
+				if format == "k8s" {
+					continue // the Secret's name comes from the project, the same here
+				}
+				if again := dst.run("", "export", "--format", format); again.stdout != exp.stdout {
+					t.Errorf("%s: exporting the imported secrets gives different bytes", how)
+				}
 			}
-			again := dst.run("", "export")
-			if again.stdout != exp.stdout {
-				t.Errorf("exporting the imported secrets gives different bytes")
+			if format == "dotenv" {
+				// CRLF line endings read the same.
+				crlf := newHarness(t)
+				crlf.want(crlf.run("", "import", writeTemp(t, strings.ReplaceAll(exp.stdout, "\n", "\r\n"))), 0, "Imported")
+				if got := crlf.all(); !maps.Equal(got, want) {
+					t.Errorf("the CRLF version of the export imports different values")
+				}
 			}
-			// CRLF line endings read the same.
-			crlf := newHarness(t)
-			crlf.want(crlf.run("", "import", writeTemp(t, strings.ReplaceAll(exp.stdout, "\n", "\r\n"))), 0, "Imported")
-			if got := crlf.all(); !maps.Equal(got, want) {
-				t.Errorf("the CRLF version of the export imports different values")
+			if format == "json" && !strings.Contains(exp.stdout, `"SHELL": "$(rm -rf /) `+"`x`"+` ${HOME} ; | & > <"`) {
+				t.Errorf("JSON output escapes HTML characters or is not indented")
 			}
 		})
 	}
+}
 
-	js := src.run("", "export", "--format", "json")
-	src.want(js, 0, "")
-	var got map[string]string
-	if err := json.Unmarshal([]byte(js.stdout), &got); err != nil {
-		t.Fatalf("export --format json is not JSON: %v", err)
+// TestExportRefusal: a value the common dotenv format cannot hold for every
+// peer is refused by name, nothing is written, and the format for it works.
+func TestExportRefusal(t *testing.T) {
+	h := newHarness(t)
+	h.set(map[string]string{"OK": "plain", "TEMPLATE": "${HOME}/" + marker})
+	r := h.run("", "export")
+	h.want(r, 1, "TEMPLATE")
+	if r.stdout != "" || !strings.Contains(r.stderr, "dotenv-node") || !strings.Contains(r.stderr, "nothing was written") {
+		t.Errorf("refused export: stdout %d bytes, stderr %q", len(r.stdout), r.stderr)
 	}
-	if !maps.Equal(got, want) {
-		t.Errorf("export --format json gives different values")
-	}
-	if !strings.Contains(js.stdout, `"SHELL": "$(rm -rf /) `+"`x`"+` ${HOME} ; | & > <"`) {
-		t.Errorf("JSON output escapes HTML characters or is not indented")
+	h.want(h.run("", "export", "--format", "dotenv-node"), 0, "")
+	multi := newHarness(t)
+	multi.set(map[string]string{"KEY": "line one\nline two " + marker})
+	r = multi.run("", "export", "--format", "docker")
+	multi.want(r, 1, "docker: cannot write KEY: its value has a line break")
+	if r.stdout != "" {
+		t.Errorf("refused docker export wrote %d bytes", len(r.stdout))
 	}
 }
 
@@ -124,7 +169,7 @@ func TestExportEmptyAndFormats(t *testing.T) {
 	if r := h.run("", "export"); r.stdout != "A=\"it's\"\nB='two\nlines'\n" {
 		t.Errorf("export = %q", r.stdout)
 	}
-	h.want(h.run("", "export", "--format", "yaml"), 2, `export: unknown format "yaml"; use --format dotenv or --format json`)
+	h.want(h.run("", "export", "--format", "toml"), 2, `export: unknown format "toml" (formats: docker, dotenv, dotenv-godotenv`)
 	h.want(h.run("", "export", "extra"), 2, "export: too many arguments")
 	h.want(h.run("", "export", "--project", "nope"), 1, `unknown project "nope"`)
 }
@@ -136,7 +181,7 @@ func TestImportSyntax(t *testing.T) {
 		"\r\n" +
 		"PLAIN = value with spaces \r\n" +
 		"SINGLE='$HOME is not expanded \\n'\r\n" +
-		"DOUBLE=\"tab\\there \\\"quoted\\\" \\$HOME\"\r\n" +
+		"DOUBLE=\"tab\\nthere 'quoted' $ HOME\"\r\n" +
 		"MULTI=\"-----BEGIN KEY-----\r\nAAAA\r\n-----END KEY-----\r\n\"\r\n" +
 		"   # indented comment\n" +
 		"LAST=no trailing newline"
@@ -145,7 +190,7 @@ func TestImportSyntax(t *testing.T) {
 		"API_TOKEN": "abc123",
 		"PLAIN":     "value with spaces",
 		"SINGLE":    `$HOME is not expanded \n`,
-		"DOUBLE":    "tab\there \"quoted\" $HOME",
+		"DOUBLE":    "tab\nthere 'quoted' $ HOME",
 		"MULTI":     "-----BEGIN KEY-----\nAAAA\n-----END KEY-----\n",
 		"LAST":      "no trailing newline",
 	}
@@ -236,7 +281,7 @@ func TestImportFileErrors(t *testing.T) {
 		says string
 	}{
 		{[]string{"import", filepath.Join(dir, "missing.env")}, 1, "cannot read " + filepath.Join(dir, "missing.env") + ": no such file or directory"},
-		{[]string{"import", dir}, 1, dir + " is a directory; name a dotenv file"},
+		{[]string{"import", dir}, 1, dir + " is a directory; name a file"},
 		{[]string{"import"}, 2, "import: missing FILE"},
 		{[]string{"import", "a", "b"}, 2, "import: too many arguments"},
 		{[]string{"import", "-y=" + marker, "a"}, 2, "yes/no flag"},

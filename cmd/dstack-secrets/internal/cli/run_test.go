@@ -217,9 +217,9 @@ func TestManySecrets(t *testing.T) {
 	var doc strings.Builder
 	want := map[string]string{}
 	for i := 0; i < n; i++ {
-		name, value := fmt.Sprintf("SECRET_%04d", i), fmt.Sprintf("value %d\nwith 'quotes' and \"more\" and %s", i, marker)
+		name, value := fmt.Sprintf("SECRET_%04d", i), fmt.Sprintf("value %d\nwith \"quotes\" and %s", i, marker)
 		want[name] = value
-		fmt.Fprintf(&doc, "export %s=%q\n", name, value)
+		fmt.Fprintf(&doc, "export %s='%s'\n", name, value)
 	}
 	h.want(h.run(doc.String(), "import", "-"), 0, fmt.Sprintf("Imported %d secrets", n))
 	if got := h.all(); !maps.Equal(got, want) {
