@@ -32,6 +32,15 @@ func cfgFile(content string) func(s *sandbox) {
 	return func(s *sandbox) { writeFile(s.t, filepath.Join(s.root, "secrets.yml"), content, 0o600) }
 }
 
+// addSecret stores one more secret before the row runs.
+func addSecret(name, value string) func(s *sandbox) {
+	return func(s *sandbox) {
+		if err := s.store().Set(context.Background(), name, value); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+}
+
 // withConfig runs args with --config <root>/secrets.yml.
 func withConfig(args ...string) []string {
 	return append([]string{"--config", "CONFIG"}, args...)
@@ -119,6 +128,29 @@ func badInputs() []badInput {
 		{category: "Dotenv files (import)", input: "missing file", args: []string{"import", "/nonexistent/.env"}, code: 1, want: "/nonexistent/.env"},
 		{category: "Dotenv files (import)", input: "a directory", args: []string{"import", "/"}, code: 1, want: "/"},
 		{category: "Dotenv files (import)", input: "`import` without FILE", args: []string{"import"}, code: 2, want: "missing"},
+		{category: "Dotenv files (import)", input: "byte order mark at the start", stdin: "\ufeffA=1\n", args: []string{"import", "-"}, code: 1, want: "byte order mark"},
+		{category: "Dotenv files (import)", input: "`${A}` that peers expand", stdin: "A=1\nB=${A}\n", args: []string{"import", "-"}, code: 1, want: "--literal"},
+		{category: "Dotenv files (import)", input: "`$HOME` in double quotes (godotenv expands it)", stdin: "B=\"$HOME\"\n", args: []string{"import", "-"}, code: 1, want: "single quotes"},
+		{category: "Dotenv files (import)", input: "`\\$` in an unquoted value", stdin: "B=x\\$y\n", args: []string{"import", "-"}, code: 1, want: "single quotes"},
+		{category: "Dotenv files (import)", input: "`\\\"` in double quotes", stdin: "B=\"a\\\"b\"\n", args: []string{"import", "-"}, code: 1, want: "single quotes"},
+		{category: "Dotenv files (import)", input: "`\\t` escape in double quotes", stdin: "B=\"a\\tb\"\n", args: []string{"import", "-"}, code: 1, want: "unknown escape"},
+		{category: "Dotenv files (import)", input: "single-quoted value ending in a backslash", stdin: "B='x\\'\n", args: []string{"import", "-"}, code: 1, want: "line 1"},
+		{category: "Dotenv files (import)", input: "comment right after `=` (`A= #c`)", stdin: "A= #c\n", args: []string{"import", "-"}, code: 1, want: "'#'"},
+		{category: "Dotenv files (import)", input: "`#` inside an unquoted value", stdin: "A=a#b\n", args: []string{"import", "-"}, code: 1, want: "'#'"},
+		{category: "Dotenv files (import)", input: "non-breaking space around an unquoted value", stdin: "A=\u00a0x\n", args: []string{"import", "-"}, code: 1, want: "white space"},
+		{category: "Dotenv files (import)", input: "lone CR inside a quoted value", stdin: "A=\"x\ry\"\n", args: []string{"import", "-"}, code: 1, want: "carriage return"},
+		{category: "Dotenv files (import)", input: "`--literal` with a JSON file", stdin: `{"A": "x"}`, args: []string{"import", "--literal", "-"}, code: 2, want: "dotenv files only"},
+		{category: "Other import formats", input: "JSON value that is a number", stdin: `{"A": 1}`, args: []string{"import", "-"}, code: 1, want: "not a string"},
+		{category: "Other import formats", input: "JSON key given twice", stdin: `{"A": "1", "A": "2"}`, args: []string{"import", "-"}, code: 1, want: "more than once"},
+		{category: "Other import formats", input: "YAML value `yes` (a boolean to YAML 1.1)", stdin: "A: yes\n", args: []string{"import", "--format", "yaml", "-"}, code: 1, want: "quote it"},
+		{category: "Other import formats", input: "broken JSON", stdin: `{"A": "x"`, args: []string{"import", "-"}, code: 1, want: "JSON"},
+		{category: "Other import formats", input: "format that cannot be imported", stdin: "A=1\n", args: []string{"import", "--format", "github", "-"}, code: 1, want: "cannot be imported"},
+		{category: "Export and render", input: "dotenv export of a value with `${...}`", setup: addSecret("TEMPLATE", "${HOME}/x"), args: []string{"export"}, code: 1, want: "dotenv-node"},
+		{category: "Export and render", input: "docker export of a multi-line value", setup: addSecret("PEM", "a\nb"), args: []string{"export", "--format", "docker"}, code: 1, want: "line break"},
+		{category: "Export and render", input: "k8s export with an invalid Secret name", args: []string{"export", "--format", "k8s", "--name", "My_Secret"}, code: 1, want: "Kubernetes name"},
+		{category: "Export and render", input: "render of an unknown secret", stdin: "${{ secrets.NOPE }}", args: []string{"render", "-"}, code: 1, want: "NOPE"},
+		{category: "Export and render", input: "render of a malformed reference", stdin: "${{ secrets.1X }}", args: []string{"render", "-"}, code: 1, want: "column"},
+		{category: "Export and render", input: "render of an unclosed reference", stdin: "${{ secrets.A", args: []string{"render", "-"}, code: 1, want: "not closed"},
 		{category: "Flags and arguments", input: "`export` with an unknown format", args: []string{"export", "--format", "xml"}, code: 2, want: "xml"},
 		{category: "Flags and arguments", input: "`get` a missing secret", args: []string{"get", "MISSING"}, code: 1, want: "MISSING"},
 		{category: "Flags and arguments", input: "`get` without NAME", args: []string{"get"}, code: 2, want: "missing"},
