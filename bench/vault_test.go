@@ -30,10 +30,10 @@ func openVault(b *testing.B, prefix string) secrets.Store {
 	if addr == "" {
 		b.Skip("no Vault server: set DSTACK_SECRETS_TEST_VAULT_ADDR and _TOKEN (bench/run starts one)")
 	}
-	s, err := vault.Open(context.Background(), vault.Options{
+	s, err := vault.Open(context.Background(), scope, vault.Options{
 		Address: addr, Token: token, Mount: "secret", Prefix: prefix,
 		Env: secrets.Env{Getenv: func(string) string { return "" }, HomeDir: b.TempDir()},
-	}, scope)
+	})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -165,10 +165,10 @@ func BenchmarkVault(b *testing.B) {
 func BenchmarkVaultRemote(b *testing.B) {
 	vaultStore(b, 100) // seeds the repository of 100 under prefix bench-100
 	addr := latencyProxy(b, os.Getenv("DSTACK_SECRETS_TEST_VAULT_ADDR"), 5*time.Millisecond)
-	s, err := vault.Open(context.Background(), vault.Options{
+	s, err := vault.Open(context.Background(), scope, vault.Options{
 		Address: addr, Token: os.Getenv("DSTACK_SECRETS_TEST_VAULT_TOKEN"), Mount: "secret", Prefix: "bench-100",
 		Env: secrets.Env{Getenv: func(string) string { return "" }, HomeDir: b.TempDir()},
-	}, scope)
+	})
 	if err != nil {
 		b.Fatal(err)
 	}

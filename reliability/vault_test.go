@@ -121,10 +121,10 @@ var vaultScope = secrets.Scope{Project: "rel", Repository: repoID}
 // from the process environment or home directory.
 func openVault(t *testing.T, srv vaultServer, token, prefix string) secrets.Store {
 	t.Helper()
-	s, err := vault.Open(context.Background(), vault.Options{
+	s, err := vault.Open(context.Background(), vaultScope, vault.Options{
 		Address: srv.addr, Token: token, Mount: "secret", Prefix: prefix, KVVersion: 2,
 		Env: secrets.Env{Getenv: func(string) string { return "" }, HomeDir: t.TempDir()},
-	}, vaultScope)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

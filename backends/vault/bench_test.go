@@ -107,7 +107,7 @@ func BenchmarkOpen(b *testing.B) {
 		b.Run(fmt.Sprintf("kv_version=%d", version), func(b *testing.B) {
 			e := srv.tokenEnv(b, srv.token)
 			for b.Loop() {
-				st, err := vault.Open(context.Background(), vault.Options{KVVersion: version, Env: e}, scope)
+				st, err := vault.Open(context.Background(), scope, vault.Options{KVVersion: version, Env: e})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -17,7 +17,10 @@
 //	      role_id_file: ~/.dstack/vault-role-id
 //	      secret_id_file: ~/.dstack/vault-secret-id
 //
-// Library users call Open with an Options value instead.
+// Library users call Open with an Options value instead; the store it
+// returns is wrapped by secrets.Wrap, which checks names and values and
+// names the Vault path (Vault <address>, <mount>/<prefix>/<project>/
+// <repository>/<NAME>) in not-found and already-exists errors.
 //
 // # Layout
 //
@@ -93,17 +96,18 @@
 // `vault kv rollback`. Keep backups through Vault itself (snapshots) if
 // that matters. A secret that someone soft-deleted with `vault kv delete`
 // still lists (its metadata exists) but reads as not found; GetAll skips
-// it, Create may reuse its name, and Delete removes it for good.
+// it, Create may reuse its name, and Delete removes it for good. A version
+// whose deletion is only scheduled (delete_version_after) is live until
+// then.
 //
 // # KV version 1
 //
 // KV v1 keeps no versions and has no check-and-set, so its guarantees are
 // weaker: Set overwrites without a trace, Delete is immediate and final, and
-// there is no atomic create. A store on a KV v1 mount therefore does not
-// implement secrets.Creator; secrets.Create falls back to a read followed
-// by a write, and two processes adding the same name at the same moment can
-// both succeed, the later write winning. Writes of different names never
-// interfere.
+// there is no atomic create. On a KV v1 mount Create therefore falls back
+// (through secrets.Wrap) to a read followed by a write, and two processes
+// adding the same name at the same moment can both succeed, the later write
+// winning. Writes of different names never interfere.
 //
 // # Connection and authentication
 //

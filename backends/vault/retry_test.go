@@ -56,7 +56,7 @@ func TestRetries(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			addr, reqs := fakeVault(t, tc.statuses...)
 			e := env(t, "VAULT_ADDR", addr, "VAULT_TOKEN", "t", "VAULT_MAX_RETRIES", tc.maxRetries)
-			st, err := vault.Open(context.Background(), vault.Options{KVVersion: 2, Env: e}, scope)
+			st, err := vault.Open(context.Background(), scope, vault.Options{KVVersion: 2, Env: e})
 			if err != nil {
 				t.Fatal(err)
 			}

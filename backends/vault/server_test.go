@@ -194,7 +194,7 @@ func (s server) open(t testing.TB, opts vault.Options, scope secrets.Scope) secr
 	if opts.Env.Getenv == nil {
 		opts.Env = s.tokenEnv(t, s.token)
 	}
-	st, err := vault.Open(ctx(t), opts, scope)
+	st, err := vault.Open(ctx(t), scope, opts)
 	if err != nil {
 		t.Fatalf("vault.Open: %v", err)
 	}

@@ -2,12 +2,11 @@ package vault
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"io"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/vault/api"
@@ -15,10 +14,14 @@ import (
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
-// store is the store of one scope on a KV v1 or v2 mount. kv2Store adds
-// Create, which only KV v2 can make atomic.
+// store is the store of one scope on a KV v1 or v2 mount. Open returns it
+// behind secrets.Wrap, which validates names and values, checks the
+// context and writes the not-found and already-exists messages (with
+// Locate); the methods here only talk to Vault.
 type store struct {
 	client      *api.Client
+	kv1         *api.KVv1
+	kv2         *api.KVv2
 	auth        authenticator
 	scope       secrets.Scope
 	addr        string
@@ -28,33 +31,36 @@ type store struct {
 	maxWait     time.Duration
 	tokenSource string
 	ownToken    bool
-	closeOnce   sync.Once
 }
 
-// kv2Store is a store on a KV version 2 mount.
-type kv2Store struct{ *store }
-
 var (
-	_ secrets.Store      = (*store)(nil)
-	_ secrets.BulkGetter = (*store)(nil)
-	_ secrets.Creator    = (*kv2Store)(nil)
+	_ secrets.Store   = (*store)(nil)
+	_ secrets.Creator = (*store)(nil)
+	_ secrets.Locator = (*store)(nil)
+	_ io.Closer       = (*store)(nil)
 )
 
 func (s *store) login(ctx context.Context) error {
 	return s.auth.login(ctx, s)
 }
 
-// dataPath is the API path that holds name's value.
-func (s *store) dataPath(name string) string {
-	if s.version == 2 {
-		return s.mount + "/data/" + s.base + "/" + name
-	}
-	return s.mount + "/" + s.base + "/" + name
+// secretPath is name's path inside the mount, as the KV helpers and
+// `vault kv get -mount=<mount>` take it.
+func (s *store) secretPath(name string) string {
+	return s.base + "/" + name
 }
 
-// metaPath is the KV v2 metadata path of name.
+// dataPath is the API path that holds name's value, for messages.
+func (s *store) dataPath(name string) string {
+	if s.version == 2 {
+		return s.mount + "/data/" + s.secretPath(name)
+	}
+	return s.mount + "/" + s.secretPath(name)
+}
+
+// metaPath is the KV v2 metadata API path of name, for messages.
 func (s *store) metaPath(name string) string {
-	return s.mount + "/metadata/" + s.base + "/" + name
+	return s.mount + "/metadata/" + s.secretPath(name)
 }
 
 // listPath is the API path listed for the scope's names.
@@ -65,37 +71,15 @@ func (s *store) listPath() string {
 	return s.mount + "/" + s.base
 }
 
-// display is name's path as `vault kv get -mount=<mount>` takes it.
-func (s *store) display(name string) string {
-	return s.mount + "/" + s.base + "/" + name
+// Locate implements secrets.Locator: the server and name's path as
+// `vault kv get` shows it, <mount>/<prefix>/<project>/<repository>/<NAME>.
+func (s *store) Locate(name string) string {
+	return "Vault " + s.addr + ", " + s.mount + "/" + s.secretPath(name)
 }
 
-func (s *store) notFound(name string) error {
-	return fmt.Errorf("%w: %q in %v (Vault %s, %s)", secrets.ErrNotFound, name, s.scope, s.addr, s.display(name))
-}
-
-func validate(ctx context.Context, name string) error {
-	if err := secrets.ValidateName(name); err != nil {
-		return err
-	}
-	return ctx.Err()
-}
-
-func validateValue(ctx context.Context, name, value string) error {
-	if err := secrets.ValidateName(name); err != nil {
-		return err
-	}
-	if err := secrets.ValidateValue(value); err != nil {
-		return err
-	}
-	return ctx.Err()
-}
-
-// List returns the names of the scope's secrets, sorted.
+// List returns the names of the scope's secrets. There is no typed KV
+// helper for LIST, so it goes through the logical API.
 func (s *store) List(ctx context.Context) ([]string, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	p := s.listPath()
 	sec, err := s.client.Logical().ListWithContext(ctx, p)
 	if err != nil {
@@ -107,85 +91,63 @@ func (s *store) List(ctx context.Context) ([]string, error) {
 	keys, _ := sec.Data["keys"].([]any)
 	names := make([]string, 0, len(keys))
 	for _, k := range keys {
-		name, ok := k.(string)
-		// Folders (ending in '/') are nested repositories; entries that are
-		// not valid names were not written by this backend.
-		if !ok || strings.HasSuffix(name, "/") || secrets.ValidateName(name) != nil {
-			continue
+		// Folders (ending in '/') are nested repositories, not secrets.
+		if name, ok := k.(string); ok && !strings.HasSuffix(name, "/") {
+			names = append(names, name)
 		}
-		names = append(names, name)
 	}
-	sort.Strings(names)
 	return names, nil
 }
 
 // Get returns the value of name.
 func (s *store) Get(ctx context.Context, name string) (string, error) {
-	if err := validate(ctx, name); err != nil {
-		return "", err
-	}
 	v, ok, err := s.read(ctx, name)
 	if err != nil {
 		return "", err
 	}
 	if !ok {
-		return "", s.notFound(name)
+		return "", secrets.ErrNotFound
 	}
 	return v, nil
 }
 
 // read reads name's current value; ok is false when it does not exist (or
-// its latest KV v2 version is deleted).
+// its latest KV v2 version is deleted or destroyed).
 func (s *store) read(ctx context.Context, name string) (value string, ok bool, err error) {
-	p := s.dataPath(name)
-	sec, err := s.client.Logical().ReadWithContext(ctx, p)
-	if err != nil {
-		return "", false, s.classify(ctx, err, "read secret "+name, p, `capability "read"`)
+	var sec *api.KVSecret
+	if s.version == 2 {
+		sec, err = s.kv2.Get(ctx, s.secretPath(name))
+	} else {
+		sec, err = s.kv1.Get(ctx, s.secretPath(name))
 	}
-	if sec == nil || sec.Data == nil {
+	switch {
+	case errors.Is(err, api.ErrSecretNotFound):
+		return "", false, nil
+	case err != nil:
+		return "", false, s.classify(ctx, err, "read secret "+name, s.dataPath(name), `capability "read"`)
+	case sec.Data == nil:
+		// KV v2: the latest version is soft-deleted or destroyed (its
+		// metadata remains). KV v1: a 404 that carried only warnings.
 		return "", false, nil
 	}
-	data := sec.Data
-	if s.version == 2 {
-		d, _ := sec.Data["data"].(map[string]any)
-		if d == nil {
-			return "", false, nil // soft-deleted or destroyed version
-		}
-		data = d
-	}
-	v, isString := data["value"].(string)
+	v, isString := sec.Data["value"].(string)
 	if !isString {
-		return "", false, fmt.Errorf("%w: the Vault entry %s has no string field \"value\", so it was not written by dstack-secrets; rewrite it with `vault kv put -mount=%s %s value=...` or remove it",
-			secrets.ErrCorrupt, s.display(name), s.mount, s.base+"/"+name)
+		return "", false, fmt.Errorf("%w: the Vault entry %s/%s has no string field \"value\", so it was not written by dstack-secrets; rewrite it with `vault kv put -mount=%s %s value=...` or remove it",
+			secrets.ErrCorrupt, s.mount, s.secretPath(name), s.mount, s.secretPath(name))
 	}
 	return v, true, nil
-}
-
-// GetAll reads every secret of the scope: one LIST, then at most
-// MaxConcurrentReads reads in flight. A name deleted between the LIST and
-// its read is left out.
-func (s *store) GetAll(ctx context.Context) (map[string]string, error) {
-	names, err := s.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return secrets.ReadConcurrently(ctx, names, MaxConcurrentReads, s.read)
 }
 
 // Set stores value under name. On KV v2 it writes a new version; on a mount
 // that requires check-and-set it writes with cas set to the version it read.
 func (s *store) Set(ctx context.Context, name, value string) error {
-	if err := validateValue(ctx, name, value); err != nil {
-		return err
-	}
 	err := s.write(ctx, name, value, -1)
 	if s.version == 2 && isVaultError(err, 400, "check-and-set parameter required") {
-		var version int
-		version, _, _, err = s.metadata(ctx, name)
-		if err != nil {
+		var m meta
+		if m, err = s.metadata(ctx, name); err != nil {
 			return err
 		}
-		err = s.write(ctx, name, value, version)
+		err = s.write(ctx, name, value, m.version)
 		if isCASMismatch(err) {
 			return fmt.Errorf("%w: %q in %v was changed by another writer while it was being set; nothing was overwritten, try again", secrets.ErrConflict, name, s.scope)
 		}
@@ -199,40 +161,46 @@ func (s *store) Set(ctx context.Context, name, value string) error {
 // write writes name's value, with check-and-set when cas >= 0 (KV v2). The
 // error is Vault's, unclassified.
 func (s *store) write(ctx context.Context, name, value string, cas int) error {
-	var body map[string]any
-	if s.version == 2 {
-		body = map[string]any{"data": map[string]any{"value": value}}
-		if cas >= 0 {
-			body["options"] = map[string]any{"cas": cas}
-		}
-	} else {
-		body = map[string]any{"value": value}
+	data := map[string]any{"value": value}
+	if s.version != 2 {
+		return s.kv1.Put(ctx, s.secretPath(name), data)
 	}
-	_, err := s.client.Logical().WriteWithContext(ctx, s.dataPath(name), body)
+	var opts []api.KVOption
+	if cas >= 0 {
+		opts = append(opts, api.WithCheckAndSet(cas))
+	}
+	_, err := s.kv2.Put(ctx, s.secretPath(name), data, opts...)
+	if errors.Is(err, api.ErrSecretNotFound) {
+		// The helper's way of saying that Vault accepted the write but
+		// answered without the new version's metadata.
+		return nil
+	}
 	return err
 }
 
 // Create stores value under name only if name does not exist, atomically:
 // it writes with check-and-set cas=0, which Vault refuses when the name has
-// a version already.
-func (s *kv2Store) Create(ctx context.Context, name, value string) error {
-	if err := validateValue(ctx, name, value); err != nil {
-		return err
+// a version already. KV v1 has no check-and-set: there Create answers an
+// error wrapping errors.ErrUnsupported, and the store returned by Open
+// falls back to a read followed by a write.
+func (s *store) Create(ctx context.Context, name, value string) error {
+	if s.version != 2 {
+		return fmt.Errorf("vault: mount %q is KV version 1, which cannot create atomically: %w", s.mount, errors.ErrUnsupported)
 	}
 	err := s.write(ctx, name, value, 0)
 	if isCASMismatch(err) {
 		// The name has metadata. If its latest version is deleted (a `vault
 		// kv delete` by hand), the secret does not exist for us: take the
 		// name over, still with check-and-set.
-		version, live, found, merr := s.metadata(ctx, name)
+		m, merr := s.metadata(ctx, name)
 		if merr != nil {
 			return merr
 		}
-		if found && !live {
-			err = s.write(ctx, name, value, version)
+		if m.found && !m.live {
+			err = s.write(ctx, name, value, m.version)
 		}
 		if isCASMismatch(err) {
-			return fmt.Errorf("%w: %q in %v (Vault %s, %s); use Set to replace its value", secrets.ErrExists, name, s.scope, s.addr, s.display(name))
+			return secrets.ErrExists
 		}
 	}
 	if err != nil {
@@ -241,80 +209,76 @@ func (s *kv2Store) Create(ctx context.Context, name, value string) error {
 	return nil
 }
 
-// metadata reads name's KV v2 metadata: its current version number, whether
-// that version is live (neither deleted nor destroyed) and whether the name
-// has metadata at all.
-func (s *store) metadata(ctx context.Context, name string) (version int, live, found bool, err error) {
-	p := s.metaPath(name)
-	sec, err := s.client.Logical().ReadWithContext(ctx, p)
-	if err != nil {
-		return 0, false, false, s.classify(ctx, err, "read metadata of secret "+name, p, `capability "read"`)
+// meta is what the store needs of a name's KV v2 metadata.
+type meta struct {
+	version int  // the current version number
+	live    bool // that version is neither deleted nor destroyed
+	found   bool // the name has metadata at all
+}
+
+// metadata reads name's KV v2 metadata.
+func (s *store) metadata(ctx context.Context, name string) (meta, error) {
+	md, err := s.kv2.GetMetadata(ctx, s.secretPath(name))
+	switch {
+	case errors.Is(err, api.ErrSecretNotFound):
+		return meta{}, nil
+	case err != nil:
+		return meta{}, s.classify(ctx, err, "read metadata of secret "+name, s.metaPath(name), `capability "read"`)
 	}
-	if sec == nil || sec.Data == nil {
-		return 0, false, false, nil
+	m := meta{version: md.CurrentVersion, live: true, found: true}
+	if v, ok := md.Versions[strconv.Itoa(md.CurrentVersion)]; ok {
+		// A deletion time in the future is a scheduled deletion
+		// (delete_version_after): the version is live until then.
+		deleted := !v.DeletionTime.IsZero() && !v.DeletionTime.After(time.Now())
+		m.live = !deleted && !v.Destroyed
 	}
-	cur, _ := sec.Data["current_version"].(json.Number)
-	n, _ := cur.Int64()
-	version = int(n)
-	live = true
-	if versions, ok := sec.Data["versions"].(map[string]any); ok {
-		if v, ok := versions[string(cur)].(map[string]any); ok {
-			deleted, _ := v["deletion_time"].(string)
-			destroyed, _ := v["destroyed"].(bool)
-			live = deleted == "" && !destroyed
-		}
-	}
-	return version, live, true, nil
+	return m, nil
 }
 
 // Delete removes name. On KV v2 it deletes the metadata and with it every
 // version.
 func (s *store) Delete(ctx context.Context, name string) error {
-	if err := validate(ctx, name); err != nil {
+	if s.version == 2 {
+		m, err := s.metadata(ctx, name)
+		if err != nil {
+			return err
+		}
+		if !m.found {
+			return secrets.ErrNotFound
+		}
+		if err := s.kv2.DeleteMetadata(ctx, s.secretPath(name)); err != nil {
+			return s.classify(ctx, err, "delete secret "+name, s.metaPath(name), `capability "delete"`)
+		}
+		return nil
+	}
+	_, ok, err := s.read(ctx, name)
+	if err != nil {
 		return err
 	}
-	var p string
-	if s.version == 2 {
-		_, _, found, err := s.metadata(ctx, name)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return s.notFound(name)
-		}
-		p = s.metaPath(name)
-	} else {
-		_, ok, err := s.read(ctx, name)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return s.notFound(name)
-		}
-		p = s.dataPath(name)
+	if !ok {
+		return secrets.ErrNotFound
 	}
-	if _, err := s.client.Logical().DeleteWithContext(ctx, p); err != nil {
-		return s.classify(ctx, err, "delete secret "+name, p, `capability "delete"`)
+	if err := s.kv1.Delete(ctx, s.secretPath(name)); err != nil {
+		return s.classify(ctx, err, "delete secret "+name, s.dataPath(name), `capability "delete"`)
 	}
 	return nil
 }
 
 // Close revokes the token obtained by an AppRole login. It never revokes a
-// token the user supplied.
+// token the user supplied. (The store returned by Open calls it once.)
 func (s *store) Close() error {
-	var err error
-	s.closeOnce.Do(func() {
-		if !s.ownToken {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if rerr := s.client.Auth().Token().RevokeSelfWithContext(ctx, ""); rerr != nil {
-			err = s.classify(ctx, rerr, "revoke the AppRole login token", "auth/token/revoke-self", `capability "update"`)
-		}
-		s.client.ClearToken()
-	})
-	return err
+	if !s.ownToken {
+		return nil
+	}
+	s.ownToken = false
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.client.Auth().Token().RevokeSelfWithContext(ctx, "")
+	s.client.ClearToken()
+	if err != nil {
+		return s.classify(ctx, err, "revoke the AppRole login token", "auth/token/revoke-self", `capability "update"`)
+	}
+	return nil
 }
 
 // detectVersion asks Vault which KV version the mount is, as `vault kv`

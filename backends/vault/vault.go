@@ -3,14 +3,9 @@ package vault
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -18,7 +13,6 @@ import (
 	"github.com/hashicorp/go-cleanhttp"
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/hashicorp/vault/api"
-	"github.com/hashicorp/vault/api/auth/approle"
 
 	"github.com/dstackai/dstack-secrets/secrets"
 )
@@ -42,8 +36,10 @@ const (
 	SecretIDEnvVar = "DSTACK_SECRETS_VAULT_SECRET_ID"
 )
 
-// MaxConcurrentReads is how many reads GetAll keeps in flight at once.
-const MaxConcurrentReads = 16
+// MaxConcurrentReads is how many reads GetAll keeps in flight at once (the
+// shared fallback of secrets.Wrap); the HTTP transport keeps as many
+// idle connections.
+const MaxConcurrentReads = secrets.MaxConcurrentReads
 
 // localRepoSegment is the first path segment of local-only repositories.
 const localRepoSegment = "_local"
@@ -112,33 +108,26 @@ type Options struct {
 	Env secrets.Env `yaml:"-"`
 }
 
+// SetEnv implements secrets.EnvSetter: the registry hands the options the
+// process's environment through it.
+func (o *Options) SetEnv(env secrets.Env) { o.Env = env }
+
+// summary is the one-line description of the backend in the registry.
+const summary = "HashiCorp Vault KV (v2 or v1), one entry per secret under <mount>/<prefix>/<project>/<repository>/"
+
 // Backend returns the registry entry of the Vault backend.
 func Backend() secrets.Backend {
-	return secrets.Backend{
-		Name:    Name,
-		Summary: "HashiCorp Vault KV (v2 or v1), one entry per secret under <mount>/<prefix>/<project>/<repository>/",
-		Open:    openFromRequest,
-	}
-}
-
-func openFromRequest(ctx context.Context, req secrets.OpenRequest) (secrets.Store, error) {
-	var opts Options
-	if err := req.Options.Decode(Name, &opts); err != nil {
-		return nil, err
-	}
-	opts.Env = req.Env
-	return Open(ctx, opts, req.Scope)
+	return secrets.NewBackend(Name, summary, Open)
 }
 
 // Open connects to Vault, authenticates, finds the KV version of the mount
-// (unless opts.KVVersion forces it) and returns the store of scope. On a KV
-// version 2 mount the store also implements secrets.Creator (atomic, with
-// check-and-set) and on both versions secrets.BulkGetter and io.Closer.
-func Open(ctx context.Context, opts Options, scope secrets.Scope) (secrets.Store, error) {
-	if err := scope.Validate(); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
+// (unless opts.KVVersion forces it) and returns the store of scope, behind
+// the shared checks of secrets.Wrap. On a KV version 2 mount Create is
+// atomic (check-and-set); on KV version 1 it falls back to a read followed
+// by a write (see the package documentation). Close revokes the token of
+// an AppRole login.
+func Open(ctx context.Context, scope secrets.Scope, opts Options) (secrets.Store, error) {
+	if err := secrets.CheckOpen(ctx, scope); err != nil {
 		return nil, err
 	}
 	s, err := newStore(opts, scope)
@@ -154,10 +143,7 @@ func Open(ctx context.Context, opts Options, scope secrets.Scope) (secrets.Store
 			return nil, err
 		}
 	}
-	if s.version == 2 {
-		return &kv2Store{s}, nil
-	}
-	return s, nil
+	return secrets.Wrap(s, secrets.Info{Backend: Name, Scope: scope}), nil
 }
 
 func newStore(opts Options, scope secrets.Scope) (*store, error) {
@@ -208,6 +194,8 @@ func newStore(opts Options, scope secrets.Scope) (*store, error) {
 		client.SetNamespace(ns)
 	}
 	s.client = client
+	s.kv1 = client.KVv1(mount)
+	s.kv2 = client.KVv2(mount)
 	s.auth, err = authMethod(opts, env)
 	if err != nil {
 		return nil, err
@@ -332,138 +320,4 @@ func clientConfig(opts Options, getenv func(string) string) (*api.Config, string
 		return nil, "", fmt.Errorf("%w: TLS settings for Vault at %s: %v (check ca_cert/VAULT_CACERT, ca_path/VAULT_CAPATH, client_cert and client_key)", secrets.ErrInvalidConfig, addr, err)
 	}
 	return cfg, addr, nil
-}
-
-// authMethod resolves the credentials; it makes no request.
-func authMethod(opts Options, env secrets.Env) (authenticator, error) {
-	switch opts.Auth {
-	case "", AuthToken:
-		if opts.RoleID != "" || opts.RoleIDFile != "" || opts.SecretIDFile != "" {
-			return nil, fmt.Errorf("%w: role_id, role_id_file and secret_id_file need auth: approle", secrets.ErrInvalidConfig)
-		}
-		tok := opts.Token
-		source := "the Token option"
-		if tok == "" {
-			tok = env.Value(api.EnvVaultToken)
-			source = "VAULT_TOKEN"
-		}
-		if tok == "" {
-			home, err := env.Home()
-			if err == nil {
-				path := filepath.Join(home, ".vault-token")
-				b, err := os.ReadFile(path)
-				switch {
-				case err == nil:
-					tok = strings.TrimSpace(string(b))
-					source = path
-				case !errors.Is(err, fs.ErrNotExist):
-					return nil, fmt.Errorf("%w: cannot read the Vault token file %s: %v", secrets.ErrAuth, path, err)
-				}
-			}
-		}
-		if tok == "" {
-			return nil, fmt.Errorf("%w: no Vault token: set VAULT_TOKEN, run `vault login` (which writes ~/.vault-token), or use auth: approle", secrets.ErrAuth)
-		}
-		return tokenAuth{token: tok, source: source}, nil
-	case AuthAppRole:
-		roleID := opts.RoleID
-		if roleID == "" && opts.RoleIDFile != "" {
-			b, err := readCredentialFile(opts.RoleIDFile, env)
-			if err != nil {
-				return nil, fmt.Errorf("%w: AppRole role id file: %v", secrets.ErrAuth, err)
-			}
-			roleID = b
-		}
-		if roleID == "" {
-			roleID = env.Value(RoleIDEnvVar)
-		}
-		if roleID == "" {
-			return nil, fmt.Errorf("%w: AppRole login needs a role id: set the role_id or role_id_file option or %s", secrets.ErrAuth, RoleIDEnvVar)
-		}
-		secretID := opts.SecretID
-		if secretID == "" {
-			secretID = env.Value(SecretIDEnvVar)
-		}
-		if secretID == "" && opts.SecretIDFile != "" {
-			b, err := readCredentialFile(opts.SecretIDFile, env)
-			if err != nil {
-				return nil, fmt.Errorf("%w: AppRole secret id file: %v", secrets.ErrAuth, err)
-			}
-			secretID = b
-		}
-		if secretID == "" {
-			return nil, fmt.Errorf("%w: AppRole login needs a secret id: set %s or the secret_id_file option", secrets.ErrAuth, SecretIDEnvVar)
-		}
-		mount, err := cleanPath("approle_mount", opts.AppRoleMount, DefaultAppRoleMount)
-		if err != nil {
-			return nil, err
-		}
-		loginOpts := []approle.LoginOption{approle.WithMountPath(mount)}
-		if opts.SecretIDWrapped {
-			loginOpts = append(loginOpts, approle.WithWrappingToken())
-		}
-		a, err := approle.NewAppRoleAuth(roleID, &approle.SecretID{FromString: secretID}, loginOpts...)
-		if err != nil {
-			return nil, fmt.Errorf("%w: AppRole settings: %v", secrets.ErrInvalidConfig, err)
-		}
-		return appRoleAuth{auth: a, mount: mount}, nil
-	default:
-		return nil, fmt.Errorf("%w: auth %q: use %q or %q", secrets.ErrInvalidConfig, opts.Auth, AuthToken, AuthAppRole)
-	}
-}
-
-// readCredentialFile reads a role or secret id file ("~/" expands to the
-// home directory) and trims surrounding white space.
-func readCredentialFile(path string, env secrets.Env) (string, error) {
-	if rest, ok := strings.CutPrefix(path, "~/"); ok {
-		home, err := env.Home()
-		if err != nil {
-			return "", err
-		}
-		path = filepath.Join(home, rest)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 64*1024))
-	if err != nil {
-		return "", fmt.Errorf("%s: %v", path, err)
-	}
-	v := strings.TrimSpace(string(b))
-	if v == "" {
-		return "", fmt.Errorf("%s is empty", path)
-	}
-	return v, nil
-}
-
-type authenticator interface {
-	login(ctx context.Context, s *store) error
-}
-
-type tokenAuth struct{ token, source string }
-
-func (a tokenAuth) login(_ context.Context, s *store) error {
-	s.client.SetToken(a.token)
-	s.tokenSource = a.source
-	return nil
-}
-
-type appRoleAuth struct {
-	auth  *approle.AppRoleAuth
-	mount string
-}
-
-func (a appRoleAuth) login(ctx context.Context, s *store) error {
-	secret, err := s.client.Auth().Login(ctx, a.auth)
-	if err != nil {
-		return s.classify(ctx, err, "AppRole login", "auth/"+a.mount+"/login", `capability "update"`)
-	}
-	if secret == nil || secret.Auth == nil || secret.Auth.ClientToken == "" {
-		return fmt.Errorf("%w: AppRole login at %s (auth/%s) returned no token", secrets.ErrAuth, s.addr, a.mount)
-	}
-	s.tokenSource = "AppRole login at auth/" + a.mount
-	s.ownToken = true
-	return nil
 }

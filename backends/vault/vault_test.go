@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,7 +28,7 @@ func conformance(t *testing.T, mount string, opts secretstest.Options) {
 		prefix := "conformance/" + randomHex(6)
 		e := srv.tokenEnv(t, srv.token)
 		return func(ctx context.Context, sc secrets.Scope) (secrets.Store, error) {
-			return vault.Open(ctx, vault.Options{Mount: mount, Prefix: prefix, Env: e}, sc)
+			return vault.Open(ctx, sc, vault.Options{Mount: mount, Prefix: prefix, Env: e})
 		}
 	}, opts)
 }
@@ -59,8 +58,8 @@ func TestBackendThroughRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer secrets.Close(st)
-	if _, ok := st.(secrets.Creator); !ok {
-		t.Errorf("a store on KV v2 should implement secrets.Creator")
+	if _, ok := secrets.Unwrap(st).(secrets.Creator); !ok {
+		t.Errorf("a store on KV v2 should have its own (atomic) Create")
 	}
 	if err := st.Set(ctx(t), "API_TOKEN", "v1"); err != nil {
 		t.Fatal(err)
@@ -79,8 +78,17 @@ func TestBackendThroughRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := st1.(secrets.Creator); ok {
-		t.Errorf("a store on KV v1 must not implement secrets.Creator (no atomic create)")
+	defer secrets.Close(st1)
+	// KV v1 cannot create atomically: the backend's Create says so, and the
+	// opened store falls back to a read followed by a write.
+	if err := secrets.Unwrap(st1).(secrets.Creator).Create(ctx(t), "K1", "v"); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("Create of the KV v1 backend itself: got %v, want an error wrapping errors.ErrUnsupported", err)
+	}
+	if err := secrets.Create(ctx(t), st1, "K1", "v"); err != nil {
+		t.Fatalf("Create on KV v1 (fallback): %v", err)
+	}
+	if err := secrets.Create(ctx(t), st1, "K1", "w"); !errors.Is(err, secrets.ErrExists) {
+		t.Fatalf("second Create on KV v1: got %v, want secrets.ErrExists", err)
 	}
 	if err := st1.Set(ctx(t), "K", "v"); err != nil {
 		t.Fatal(err)
@@ -185,7 +193,7 @@ func TestInvalidAndExpiredToken(t *testing.T) {
 				}
 			}
 			// Open detects the KV version, which already needs a valid token.
-			_, err := vault.Open(ctx(t), vault.Options{Env: srv.tokenEnv(t, token)}, scope)
+			_, err := vault.Open(ctx(t), scope, vault.Options{Env: srv.tokenEnv(t, token)})
 			check("Open", err)
 			// With the version forced, the first request finds out.
 			st := srv.open(t, vault.Options{KVVersion: 2, Env: srv.tokenEnv(t, token)}, scope)
@@ -283,7 +291,7 @@ path "secret/metadata/%[1]s/proj/github.com/org/repo/+" { capabilities = ["read"
 
 	t.Run("secret id from file, role id from env", func(t *testing.T) {
 		e := env(t, "VAULT_ADDR", srv.addr, vault.RoleIDEnvVar, roleID)
-		st, err := vault.Open(ctx(t), vault.Options{Prefix: prefix, Auth: "approle", AppRoleMount: mount, SecretIDFile: secretFile, Env: e}, scope)
+		st, err := vault.Open(ctx(t), scope, vault.Options{Prefix: prefix, Auth: "approle", AppRoleMount: mount, SecretIDFile: secretFile, Env: e})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -308,7 +316,7 @@ path "secret/metadata/%[1]s/proj/github.com/org/repo/+" { capabilities = ["read"
 		}
 		other := scope
 		other.Repository = "github.com/org/repo/nested"
-		st2, err := vault.Open(ctx, vault.Options{Prefix: prefix, Auth: "approle", AppRoleMount: mount, SecretIDFile: secretFile, Env: e}, other)
+		st2, err := vault.Open(ctx, other, vault.Options{Prefix: prefix, Auth: "approle", AppRoleMount: mount, SecretIDFile: secretFile, Env: e})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -329,123 +337,18 @@ path "secret/metadata/%[1]s/proj/github.com/org/repo/+" { capabilities = ["read"
 	})
 	t.Run("wrong secret id", func(t *testing.T) {
 		e := env(t, "VAULT_ADDR", srv.addr, vault.RoleIDEnvVar, roleID, vault.SecretIDEnvVar, "00000000-0000-0000-0000-000000000000")
-		_, err := vault.Open(ctx(t), vault.Options{Prefix: prefix, Auth: "approle", AppRoleMount: mount, Env: e}, scope)
+		_, err := vault.Open(ctx(t), scope, vault.Options{Prefix: prefix, Auth: "approle", AppRoleMount: mount, Env: e})
 		if !errors.Is(err, secrets.ErrAuth) || !strings.Contains(err.Error(), "secret id") {
 			t.Fatalf("got %v, want secrets.ErrAuth about the role or secret id", err)
 		}
 	})
 	t.Run("auth method not enabled", func(t *testing.T) {
 		e := env(t, "VAULT_ADDR", srv.addr, vault.RoleIDEnvVar, roleID, vault.SecretIDEnvVar, secretID)
-		_, err := vault.Open(ctx(t), vault.Options{Prefix: prefix, Auth: "approle", AppRoleMount: "no-such-approle", Env: e}, scope)
+		_, err := vault.Open(ctx(t), scope, vault.Options{Prefix: prefix, Auth: "approle", AppRoleMount: "no-such-approle", Env: e})
 		if !errors.Is(err, secrets.ErrInvalidConfig) || !strings.Contains(err.Error(), "vault auth enable") {
 			t.Fatalf("got %v", err)
 		}
 	})
-}
-
-func TestConcurrentCreators(t *testing.T) {
-	srv := sharedServer(t)
-	prefix := "race/" + randomHex(6)
-	const writers = 16
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		wins int
-		errs []error
-	)
-	stores := make([]secrets.Store, writers)
-	for i := range stores {
-		stores[i] = srv.open(t, vault.Options{Prefix: prefix}, scope)
-	}
-	start := make(chan struct{})
-	for i, st := range stores {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			err := secrets.Create(context.Background(), st, "RACE", fmt.Sprintf("writer %d", i))
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil {
-				wins++
-			} else {
-				errs = append(errs, err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
-	if wins != 1 {
-		t.Fatalf("%d creators won, want exactly 1", wins)
-	}
-	for _, err := range errs {
-		if !errors.Is(err, secrets.ErrExists) || !strings.Contains(err.Error(), `"RACE"`) || !strings.Contains(err.Error(), "use Set") {
-			t.Errorf("losing creator: got %v, want secrets.ErrExists naming the secret", err)
-		}
-	}
-}
-
-func TestKV2DeleteAndSoftDelete(t *testing.T) {
-	srv := sharedServer(t)
-	prefix := "delete/" + randomHex(6)
-	st := srv.open(t, vault.Options{Prefix: prefix}, scope)
-	kv := srv.rootClient(t).KVv2("secret")
-	path := prefix + "/proj/github.com/org/repo/"
-	for _, v := range []string{"one", "two"} {
-		if err := st.Set(ctx(t), "GONE", v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := st.Delete(ctx(t), "GONE"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kv.GetMetadata(ctx(t), path+"GONE"); err == nil {
-		t.Fatal("Delete left the metadata (and old versions) in place")
-	}
-	// A secret soft-deleted by hand (vault kv delete) reads as missing,
-	// is left out of GetAll and can be created again.
-	if err := st.Set(ctx(t), "SOFT", "old"); err != nil {
-		t.Fatal(err)
-	}
-	if err := kv.Delete(ctx(t), path+"SOFT"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Get(ctx(t), "SOFT"); !errors.Is(err, secrets.ErrNotFound) {
-		t.Fatalf("Get of a soft-deleted secret: %v", err)
-	}
-	if all, err := secrets.GetAll(ctx(t), st); err != nil || len(all) != 0 {
-		t.Fatalf("GetAll with a soft-deleted secret: %d, %v", len(all), err)
-	}
-	if err := secrets.Create(ctx(t), st, "SOFT", "new"); err != nil {
-		t.Fatalf("Create over a soft-deleted secret: %v", err)
-	}
-	if v, err := st.Get(ctx(t), "SOFT"); err != nil || v != "new" {
-		t.Fatalf("Get after re-create: %v", err)
-	}
-	if err := secrets.Create(ctx(t), st, "SOFT", "again"); !errors.Is(err, secrets.ErrExists) {
-		t.Fatalf("Create of a live secret: %v", err)
-	}
-}
-
-func TestCASRequiredMount(t *testing.T) {
-	srv := sharedServer(t)
-	root := srv.rootClient(t)
-	mount := "cas-" + randomHex(4)
-	if err := root.Sys().Mount(mount, &api.MountInput{Type: "kv", Options: map[string]string{"version": "2"}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := root.Logical().Write(mount+"/config", map[string]any{"cas_required": true}); err != nil {
-		t.Fatal(err)
-	}
-	st := srv.open(t, vault.Options{Mount: mount}, scope)
-	for _, v := range []string{"first", "second"} {
-		if err := st.Set(ctx(t), "K", v); err != nil {
-			t.Fatalf("Set on a cas_required mount: %v", err)
-		}
-	}
-	if v, err := st.Get(ctx(t), "K"); err != nil || v != "second" {
-		t.Fatalf("Get: %v", err)
-	}
 }
 
 func TestLocalRepositoryLayout(t *testing.T) {
@@ -459,7 +362,7 @@ func TestLocalRepositoryLayout(t *testing.T) {
 	if _, err := srv.rootClient(t).KVv2("secret").Get(ctx(t), prefix+"/proj/_local/home/me/app/K"); err != nil {
 		t.Fatalf("local repository not at _local/<path>: %v", err)
 	}
-	_, err := vault.Open(ctx(t), vault.Options{Prefix: prefix, Env: srv.tokenEnv(t, srv.token)}, secrets.Scope{Project: "proj", Repository: "_local/home/me/app"})
+	_, err := vault.Open(ctx(t), secrets.Scope{Project: "proj", Repository: "_local/home/me/app"}, vault.Options{Prefix: prefix, Env: srv.tokenEnv(t, srv.token)})
 	if !errors.Is(err, secrets.ErrInvalidScope) {
 		t.Fatalf("a remote identity with host _local: got %v, want secrets.ErrInvalidScope", err)
 	}
@@ -484,7 +387,7 @@ func TestUnreachable(t *testing.T) {
 			t.Errorf("Get from a stopped server returned only after its %v deadline", deadline)
 		}
 	}
-	_, err := vault.Open(ctx(t), vault.Options{Env: srv.tokenEnv(t, srv.token)}, scope)
+	_, err := vault.Open(ctx(t), scope, vault.Options{Env: srv.tokenEnv(t, srv.token)})
 	if !errors.Is(err, secrets.ErrUnavailable) || !strings.Contains(err.Error(), "cannot reach Vault at "+srv.addr) {
 		t.Fatalf("Open on a stopped server: %v", err)
 	}
@@ -507,7 +410,7 @@ func TestSealed(t *testing.T) {
 		t.Fatalf("Get from a sealed server: got %v, want secrets.ErrUnavailable saying it is sealed (promptly)", err)
 	}
 	t.Logf("Get from a sealed server: %v", err)
-	_, err = vault.Open(ctx(t), vault.Options{Env: srv.tokenEnv(t, srv.token)}, scope)
+	_, err = vault.Open(ctx(t), scope, vault.Options{Env: srv.tokenEnv(t, srv.token)})
 	if !errors.Is(err, secrets.ErrUnavailable) || !strings.Contains(err.Error(), "sealed") {
 		t.Fatalf("Open on a sealed server: %v", err)
 	}
@@ -530,13 +433,13 @@ func TestTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Without it the certificate is not trusted, and the error says what to set.
-	_, err := vault.Open(ctx(t), vault.Options{Env: env(t, "VAULT_ADDR", srv.addr, "VAULT_TOKEN", srv.token)}, scope)
+	_, err := vault.Open(ctx(t), scope, vault.Options{Env: env(t, "VAULT_ADDR", srv.addr, "VAULT_TOKEN", srv.token)})
 	if !errors.Is(err, secrets.ErrUnavailable) || !strings.Contains(err.Error(), "VAULT_CACERT") {
 		t.Fatalf("Open without the CA: got %v, want secrets.ErrUnavailable pointing at VAULT_CACERT", err)
 	}
 	t.Logf("without the CA: %v", err)
 	// Plain HTTP to a TLS server, and the reverse, are explained too.
-	_, err = vault.Open(ctx(t), vault.Options{Address: strings.Replace(srv.addr, "https:", "http:", 1), Env: env(t, "VAULT_TOKEN", srv.token)}, scope)
+	_, err = vault.Open(ctx(t), scope, vault.Options{Address: strings.Replace(srv.addr, "https:", "http:", 1), Env: env(t, "VAULT_TOKEN", srv.token)})
 	if !errors.Is(err, secrets.ErrInvalidConfig) || !strings.Contains(err.Error(), "https://") {
 		t.Fatalf("http:// to a TLS server: got %v, want secrets.ErrInvalidConfig saying to use https://", err)
 	}
