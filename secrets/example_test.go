@@ -59,4 +59,3 @@ func ExamplePrepareCmd() {
 	fmt.Print(string(out))
 	// Output: hello
 }
-
