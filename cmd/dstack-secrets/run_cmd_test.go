@@ -42,6 +42,12 @@ func TestHelperCLI(t *testing.T) {
 // reader of its standard output.
 func cliProcess(t *testing.T, script string) (*exec.Cmd, *bufio.Reader) {
 	t.Helper()
+	return cliProcessWith(t, nil, script)
+}
+
+// cliProcessWith is cliProcess with run flags before "--".
+func cliProcessWith(t *testing.T, runFlags []string, script string) (*exec.Cmd, *bufio.Reader) {
+	t.Helper()
 	if _, err := exec.LookPath("sh"); err != nil {
 		t.Skip("no sh")
 	}
@@ -61,7 +67,8 @@ func cliProcess(t *testing.T, script string) (*exec.Cmd, *bufio.Reader) {
 		t.Fatalf("add: %v: %s", err, out)
 	}
 
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperCLI$", "--", "run", "--", "sh", "-c", script)
+	args := append([]string{"-test.run=^TestHelperCLI$", "--", "run"}, runFlags...)
+	cmd := exec.CommandContext(ctx, os.Args[0], append(args, "--", "sh", "-c", script)...)
 	cmd.Dir = repo
 	cmd.Env = add.Env
 	cmd.Stderr = os.Stderr
@@ -222,5 +229,46 @@ while :; do wait $p; done`
 	cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 42 {
 		t.Errorf("dstack-secrets exited with %d, want the command's 42", code)
+	}
+}
+
+// TestRunFileRemoved: the file of run --file is private while the command
+// runs and gone after it ends, whether run is sent SIGTERM or SIGINT, or
+// the command crashes or exits.
+func TestRunFileRemoved(t *testing.T) {
+	for _, how := range []string{"SIGTERM", "SIGINT", "crash", "exit"} {
+		t.Run(how, func(t *testing.T) {
+			// The command waits on a FIFO until the test has looked at the file.
+			fifo := filepath.Join(t.TempDir(), "go")
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				t.Skip("no FIFOs here:", err)
+			}
+			then := map[string]string{"SIGTERM": "exec sleep 60", "SIGINT": "exec sleep 60", "crash": "kill -SEGV $$", "exit": "exit 3"}[how]
+			script := `printf '%s\n' "$CRED"; read x < '` + fifo + `'; ` + then
+			cmd, out := cliProcessWith(t, []string{"--file", "TOKEN=CRED"}, script)
+			path := readLine(t, out)
+			data, err := os.ReadFile(path)
+			if err != nil || string(data) != "from-the-store" {
+				t.Fatalf("the --file file holds %d bytes (%v), want the secret", len(data), err)
+			}
+			fi, _ := os.Stat(path)
+			di, _ := os.Stat(filepath.Dir(path))
+			if fi.Mode().Perm() != 0o600 || di.Mode().Perm() != 0o700 {
+				t.Errorf("file mode %o in directory mode %o, want 600 in 700", fi.Mode().Perm(), di.Mode().Perm())
+			}
+			if err := os.WriteFile(fifo, []byte("go\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			switch how {
+			case "SIGTERM":
+				cmd.Process.Signal(syscall.SIGTERM)
+			case "SIGINT":
+				cmd.Process.Signal(syscall.SIGINT)
+			}
+			_ = cmd.Wait()
+			if _, err := os.Stat(filepath.Dir(path)); err == nil {
+				t.Errorf("the private directory of --file is still there after %s", how)
+			}
+		})
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -28,17 +30,45 @@ const runWaitDelay = 2 * time.Second
 
 // runInput is what "run" was asked to do.
 type runInput struct {
-	Command    []string // the program and its arguments
-	NoOverride bool     // keep inherited variables over secrets of the same name
+	Command    []string   // the program and its arguments
+	NoOverride bool       // keep inherited variables over secrets of the same name
+	Files      []fileSpec // secrets to hand over as files
+}
+
+// fileSpec is one --file NAME=ENVVAR: the secret NAME written to a file
+// whose path the command gets in ENVVAR.
+type fileSpec struct{ Secret, EnvVar string }
+
+// fileFlag collects repeated --file flags.
+type fileFlag struct{ specs *[]fileSpec }
+
+func (f fileFlag) String() string { return "" }
+
+func (f fileFlag) Set(v string) error {
+	name, envVar, ok := strings.Cut(v, "=")
+	if err := secrets.ValidateName(name); err != nil {
+		return fmt.Errorf("NAME=ENVVAR: %w", err)
+	}
+	if !ok || secrets.ValidateName(envVar) != nil {
+		return fmt.Errorf("%s: expected NAME=ENVVAR, e.g. GCP_KEY=GOOGLE_APPLICATION_CREDENTIALS (ENVVAR is an environment variable name)", name)
+	}
+	for _, s := range *f.specs {
+		if s.EnvVar == envVar {
+			return fmt.Errorf("%s: ENVVAR %s is given twice", name, envVar)
+		}
+	}
+	*f.specs = append(*f.specs, fileSpec{Secret: name, EnvVar: envVar})
+	return nil
 }
 
 func (a *app) runCommand() *ffcli.Command {
 	var in runInput
 	fs := a.newFlagSet("run")
 	fs.BoolVar(&in.NoOverride, "no-override", false, "Keep an inherited environment variable when a secret has the same name")
+	fs.Var(fileFlag{&in.Files}, "file", "Write the secret NAME to a file (mode 0600, in a private directory removed when COMMAND exits) and put its path in the variable ENVVAR (`NAME=ENVVAR`, may be repeated)")
 	return &ffcli.Command{
 		Name:       "run",
-		ShortUsage: "dstack-secrets run [-h] [--project PROJECT] [--no-override] [--] COMMAND [ARGS...]",
+		ShortUsage: "dstack-secrets run [-h] [--project PROJECT] [--no-override] [--file NAME=ENVVAR]... [--] COMMAND [ARGS...]",
 		ShortHelp:  "Run a command with the secrets in its environment",
 		LongHelp: `Runs COMMAND with the current environment plus every secret of the current
 repository as an environment variable, the way a workflow gets them.
@@ -47,6 +77,15 @@ A secret replaces an inherited environment variable of the same name, as
 dstack's runner does; --no-override keeps the inherited variable instead.
 The secrets are read in one snapshot before COMMAND starts; if they cannot
 be read, COMMAND is not started.
+
+Programs that want a credential file rather than a variable get one with
+--file: run --file GCP_KEY=GOOGLE_APPLICATION_CREDENTIALS -- python app.py
+writes the secret GCP_KEY to a file only you can read, in a private
+directory (under $XDG_RUNTIME_DIR when set, which is memory-backed), sets
+GOOGLE_APPLICATION_CREDENTIALS to its path, and removes the directory when
+COMMAND exits, also when it crashes or run is interrupted (SIGINT, SIGTERM);
+only a SIGKILL of dstack-secrets itself leaves it behind. The secret stays
+in the environment too.
 
 The options of run come before COMMAND: everything from COMMAND on is passed
 to it untouched (dstack-secrets run env -i works). Use -- when COMMAND
@@ -91,7 +130,52 @@ func runWithSecrets(ctx context.Context, a *app, in runInput) error {
 	if base == nil {
 		base = os.Environ()
 	}
-	return a.runChild(ctx, in.Command, secrets.MergeEnviron(base, values, !in.NoOverride))
+	env := secrets.MergeEnviron(base, values, !in.NoOverride)
+	if len(in.Files) > 0 {
+		paths, cleanup, err := a.writeSecretFiles(in.Files, values)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		env = secrets.MergeEnviron(env, paths, true)
+	}
+	return a.runChild(ctx, in.Command, env)
+}
+
+// writeSecretFiles writes each --file secret to a 0600 file in a new 0700
+// directory and returns the variables that point to them, and a function
+// that removes the directory.
+func (a *app) writeSecretFiles(specs []fileSpec, values map[string]string) (map[string]string, func(), error) {
+	var missing []string
+	for _, f := range specs {
+		if _, ok := values[f.Secret]; !ok {
+			missing = append(missing, f.Secret)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, nil, fmt.Errorf("run --file: %w: %s (the command was not started)", secrets.ErrNotFound, secrets.NameList(missing))
+	}
+	parent := a.Getenv("XDG_RUNTIME_DIR")
+	if fi, err := os.Stat(parent); parent == "" || err != nil || !fi.IsDir() {
+		parent = ""
+	}
+	dir, err := os.MkdirTemp(parent, "dstack-secrets-run-*")
+	if err != nil {
+		return nil, nil, fmt.Errorf("run --file: cannot create a private directory: %w (the command was not started)", err)
+	}
+	cleanup := func() { _ = os.RemoveAll(dir) }
+	paths := make(map[string]string, len(specs))
+	for _, f := range specs {
+		p := filepath.Join(dir, f.Secret)
+		if _, done := paths[f.EnvVar]; !done {
+			if err := os.WriteFile(p, []byte(values[f.Secret]), 0o600); err != nil {
+				cleanup()
+				return nil, nil, fmt.Errorf("run --file: cannot write the file of %s: %w (the command was not started)", f.Secret, unwrapPathError(err))
+			}
+		}
+		paths[f.EnvVar] = p
+	}
+	return paths, cleanup, nil
 }
 
 // runChild runs args[0] with env, forwarding signals, and returns an

@@ -200,7 +200,7 @@ func TestRunErrors(t *testing.T) {
 	if _, err := os.Stat(touched); err == nil {
 		t.Errorf("the command was started outside a repository")
 	}
-	if r := h.run("", "run", "-h"); r.code != 0 || !strings.Contains(r.stdout, "Usage: dstack-secrets run [-h] [--project PROJECT] [--no-override] [--] COMMAND [ARGS...]") {
+	if r := h.run("", "run", "-h"); r.code != 0 || !strings.Contains(r.stdout, "Usage: dstack-secrets run [-h] [--project PROJECT] [--no-override] [--file NAME=ENVVAR]... [--] COMMAND [ARGS...]") {
 		t.Errorf("run -h: %+v", r)
 	}
 }
@@ -249,4 +249,31 @@ func TestManySecrets(t *testing.T) {
 	if names := h.list(); !slices.IsSorted(names) || len(names) != n {
 		t.Errorf("list: %d names", len(names))
 	}
+}
+
+func TestRunFileErrors(t *testing.T) {
+	needCommands(t, "sh")
+	h := newHarness(t)
+	h.set(map[string]string{"KEY": marker})
+	touched := filepath.Join(t.TempDir(), "started")
+	child := []string{"--", "sh", "-c", "touch " + touched}
+	for _, tc := range []struct {
+		flag string
+		code int
+		msg  string
+	}{
+		{"MISSING=CRED", 1, "MISSING (the command was not started)"},
+		{"KEY", 2, "expected NAME=ENVVAR"},
+		{"KEY=", 2, "expected NAME=ENVVAR"},
+		{"KEY=BAD-VAR", 2, "expected NAME=ENVVAR"},
+		{"1KEY=CRED", 2, "digit"},
+	} {
+		r := h.run("", append([]string{"run", "--file", tc.flag}, child...)...)
+		h.want(r, tc.code, tc.msg)
+		if _, err := os.Stat(touched); err == nil {
+			t.Fatalf("--file %s: the command was started", tc.flag)
+		}
+	}
+	r := h.run("", "run", "--file", "KEY=CRED", "--file", "KEY=CRED2", "--", "sh", "-c", `test "$(cat "$CRED")" = "$(cat "$CRED2")" && test "$(cat "$CRED")" = "$KEY"`)
+	h.want(r, 0, "")
 }
