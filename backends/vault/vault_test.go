@@ -34,13 +34,13 @@ func conformance(t *testing.T, mount string, opts secretstest.Options) {
 }
 
 func TestConformanceKV2(t *testing.T) {
-	conformance(t, "secret", secretstest.Options{})
+	conformance(t, "secret", secretstest.Options{NoBulk: true})
 }
 
 func TestConformanceKV1(t *testing.T) {
 	// KV v1 has no check-and-set, so the store does not implement
 	// secrets.Creator (see the package documentation).
-	conformance(t, kv1Mount(), secretstest.Options{NoCreate: true})
+	conformance(t, kv1Mount(), secretstest.Options{NoCreate: true, NoBulk: true})
 }
 
 func TestBackendThroughRegistry(t *testing.T) {
