@@ -213,9 +213,9 @@ func (c *capWatcher) Write(p []byte) (int, error) {
 
 func TestMemoryBoundedWithoutNewlines(t *testing.T) {
 	// bench/mask/run measures the peak memory of a 1 GiB line.
-	size := int64(16 << 20)
+	size := int64(4 << 20)
 	if testing.Short() {
-		size = 2 << 20
+		size = 1 << 20
 	}
 	cases := []struct {
 		name    string
