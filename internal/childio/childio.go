@@ -21,8 +21,17 @@
 // (standard input not a terminal, or we run in the background) the command
 // reads our standard input directly.
 //
+// With nothing to mask (a nil Redactor, or one without values), the
+// command gets our standard streams as they are, as exec.Cmd would give
+// them: no pseudo-terminal, no copy.
+//
 // A pseudo-terminal exists on unix systems only; elsewhere, or when one
 // cannot be opened, pipes are used.
+//
+// On a pseudo-terminal, the command's process group is orphaned (its
+// parent is in another session), so the kernel discards the stop signals
+// of its terminal: Ctrl-Z does not suspend it (nor run). A command that
+// does job control itself (a shell) still can.
 package childio
 
 import (
@@ -68,14 +77,16 @@ type Child struct {
 
 // Start starts cmd with its standard streams connected to those of opts
 // through the filter; cmd's own Stdin, Stdout and Stderr must be unset
-// (its other fields, WaitDelay included, are used as they are). A failure
-// to start is a *StartError. Wait must be called: it restores the terminal.
+// (its other fields, WaitDelay included, are used as they are, except that
+// on a pseudo-terminal SysProcAttr's Setsid, Setctty and Ctty are set and
+// Setpgid and Foreground cleared). A failure to start is a *StartError.
+// Wait must be called: it restores the terminal.
 func Start(cmd *exec.Cmd, opts Options) (*Child, error) {
 	if cmd.Stdin != nil || cmd.Stdout != nil || cmd.Stderr != nil {
 		return nil, errors.New("childio: the command's standard streams must be unset: they are given in Options")
 	}
 	c := &Child{cmd: cmd}
-	if !opts.NoTTY {
+	if !opts.NoTTY && masks(opts.Redactor) {
 		if out, ok := opts.Stdout.(*os.File); ok && isTerminal(out) {
 			started, err := c.startTTY(out, opts)
 			if err != nil {
@@ -103,13 +114,16 @@ func Start(cmd *exec.Cmd, opts Options) (*Child, error) {
 // filter returns w through a masking writer of r, closed by Wait; w itself
 // when there is nothing to mask or nowhere to write.
 func (c *Child) filter(r *redact.Redactor, w io.Writer) io.Writer {
-	if r == nil || w == nil {
+	if !masks(r) || w == nil {
 		return w
 	}
 	fw := r.NewWriter(w)
 	c.closers = append(c.closers, fw)
 	return fw
 }
+
+// masks reports whether r masks any value.
+func masks(r *redact.Redactor) bool { return len(r.Names()) > 0 }
 
 // sameWriter reports whether a and b are the same comparable writer, as
 // exec.Cmd checks to share one pipe between standard output and error.

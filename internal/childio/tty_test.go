@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/dstackai/dstack-secrets/redact"
 	"golang.org/x/sys/unix"
 )
 
@@ -232,4 +233,32 @@ func TestTerminalIdlePromptShown(t *testing.T) {
 		t.Errorf("exit status %d", code)
 	}
 	waitFor(t, term.text, "got ok")
+}
+
+func TestTerminalCtrlZDoesNotHang(t *testing.T) {
+	term := newTerminal(t)
+	cmd := startHelper(t, term, `echo ready; sleep 0.3; echo after`)
+	waitFor(t, term.text, "ready")
+	term.typeText("\x1a")
+	if code := exitCode(t, cmd); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+	waitFor(t, term.text, "after")
+}
+
+func TestTerminalNothingToMaskSharesOurs(t *testing.T) {
+	term := newTerminal(t)
+	for _, r := range []*redact.Redactor{nil, redact.New(map[string]string{"SHORT": "abc"}, redact.Options{})} {
+		c, err := Start(shell(`test -t 1 && echo tty`), Options{Redactor: r, Stdout: term.tty})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Terminal() {
+			t.Error("with nothing to mask the command must get our terminal as it is")
+		}
+		if code, err := c.Wait(); code != 0 || err != nil {
+			t.Errorf("Wait = %d, %v", code, err)
+		}
+	}
+	waitFor(t, term.text, "tty\r\ntty\r\n")
 }
