@@ -18,8 +18,8 @@ type matcher struct {
 	// Sampling: one gram of w bytes every k bytes of the stream.
 	w, k     int
 	gramMask uint64
-	bmShift  uint     // 64 - log2(bitmap bits)
-	bitmap   []uint64 // bit set for the hash of every indexed gram
+	bmShift  uint     // 64 - log2(bitmap words)
+	bitmap   []uint64 // two bits of one word set for every indexed gram
 	bkShift  uint     // 64 - log2(len(heads)-1)
 	heads    []uint32 // entries[heads[b]:heads[b+1]] are bucket b's
 	entries  []gramEntry
@@ -67,18 +67,19 @@ func newMatcher(ps []pattern) *matcher {
 			m.entries = append(m.entries, gramEntry{gram: gramAt(p, off, m.w), pat: int32(i), off: int32(off)})
 		}
 	}
-	// About 16 bitmap bits per entry (at most 2^23 bits = 1 MiB): a text
-	// gram then hits a set bit rarely (a few % of the time) while the
+	// A blocked Bloom filter: two bits in one 64-bit word per gram, about
+	// 16 bits per entry (at most 2^23 bits = 1 MiB), so that a gram of text
+	// passes it rarely (under 1% of the time with 1,000 values) while the
 	// bitmap stays in cache.
 	bmBits := min(max(bits.Len(uint(n))+4, 12), 23)
-	m.bmShift = uint(64 - bmBits)
-	m.bitmap = make([]uint64, 1<<bmBits/64)
+	m.bmShift = uint(64 - (bmBits - 6))
+	m.bitmap = make([]uint64, 1<<(bmBits-6))
 	bkBits := min(max(bits.Len(uint(n)), 4), 24)
 	m.bkShift = uint(64 - bkBits)
 	m.heads = make([]uint32, 1<<bkBits+1)
 	for _, e := range m.entries {
 		h := e.gram * hashMul
-		m.bitmap[h>>m.bmShift>>6] |= 1 << (h >> m.bmShift & 63)
+		m.bitmap[h>>m.bmShift] |= bloomBits(h)
 		m.heads[h>>m.bkShift+1]++
 	}
 	for b := 1; b < len(m.heads); b++ {
@@ -95,6 +96,12 @@ func newMatcher(ps []pattern) *matcher {
 	m.entries = sorted
 	m.ac = buildAutomaton(m.pats)
 	return m
+}
+
+// bloomBits returns the two bits of a gram's hash h in its bitmap word
+// (chosen by h's top bits): bits 32-37 and 40-45 of h.
+func bloomBits(h uint64) uint64 {
+	return 1<<(h>>32&63) | 1<<(h>>40&63)
 }
 
 // gramAt returns the w bytes of b at off as a little-endian number.
@@ -116,14 +123,14 @@ func (m *matcher) scan(buf []byte, base, prevEnd int64, out []match) []match {
 	for ; i+8 <= n; i += m.k {
 		g := binary.LittleEndian.Uint64(buf[i:]) & mask
 		h := g * hashMul
-		if bm[h>>bmShift>>6]&(1<<(h>>bmShift&63)) != 0 {
+		if b := bloomBits(h); bm[h>>bmShift]&b == b {
 			out = m.verify(buf, base, prevEnd, i, g, out)
 		}
 	}
 	for ; i+m.w <= n; i += m.k {
 		g := gramAt(buf, i, m.w)
 		h := g * hashMul
-		if bm[h>>bmShift>>6]&(1<<(h>>bmShift&63)) != 0 {
+		if b := bloomBits(h); bm[h>>bmShift]&b == b {
 			out = m.verify(buf, base, prevEnd, i, g, out)
 		}
 	}
@@ -153,19 +160,29 @@ func (m *matcher) verify(buf []byte, base, prevEnd int64, i int, g uint64, out [
 
 // automaton is an Aho-Corasick automaton over the patterns, used only to
 // know, at the end of each write, how many bytes at the end of the stream
-// could be the start of a pattern.
+// could be the start of a pattern. Its nodes are numbered breadth first,
+// and the children of a node are consecutive, in increasing label order.
 type automaton struct {
-	root      [256]int32 // root's transitions (0: stay at the root)
-	edgeStart []int32    // node n's edges are edges[edgeStart[n]:edgeStart[n+1]]
-	labels    []byte
-	targets   []int32
-	fail      []int32
-	hold      []int32 // bytes to hold back in each state
+	root  [256]int32 // root's transitions (0: stay at the root)
+	first []int32    // node n's children are first[n] ... first[n]+count[n]-1
+	count []int32
+	label []byte // the byte leading to each node
+	fail  []int32
+	hold  []int32 // bytes to hold back in each state
+	// Nodes with many children also have a full row of transitions (0:
+	// none), so that following failure links to them costs no search.
+	denseIdx []int32 // index in rows, or -1
+	rows     [][256]int32
 }
 
-// buildAutomaton builds the trie of pats (inserted in sorted order, so that
-// a node's children are created in increasing label order and an existing
-// child for the next byte is always the last one) and its failure links.
+// denseChildren is the number of children from which a node gets a row.
+const denseChildren = 6
+
+// buildAutomaton builds the trie of pats level by level from the sorted
+// patterns (patterns with a common prefix are consecutive, so each level's
+// nodes come out in order, children grouped under their parent), then the
+// failure links in node order, which is breadth first: a node's failure
+// link and its parent come before it.
 func buildAutomaton(pats [][]byte) automaton {
 	order := make([][]byte, len(pats))
 	copy(order, pats)
@@ -174,69 +191,70 @@ func buildAutomaton(pats [][]byte) automaton {
 	for _, p := range order {
 		total += len(p)
 	}
-	firstChild := make([]int32, 1, total)
-	lastChild := make([]int32, 1, total)
-	nextSib := make([]int32, 1, total)
-	label := make([]byte, 1, total)
-	depth := make([]int32, 1, total)
-	firstChild[0], lastChild[0], nextSib[0] = -1, -1, -1
-	for _, p := range order {
-		n := int32(0)
-		for _, c := range p {
-			if lc := lastChild[n]; lc >= 0 && label[lc] == c {
-				n = lc
-				continue
-			}
-			id := int32(len(label))
-			firstChild = append(firstChild, -1)
-			lastChild = append(lastChild, -1)
-			nextSib = append(nextSib, -1)
-			label = append(label, c)
-			depth = append(depth, depth[n]+1)
-			if lc := lastChild[n]; lc >= 0 {
-				nextSib[lc] = id
-			} else {
-				firstChild[n] = id
-			}
-			lastChild[n] = id
-			n = id
-		}
-	}
-	nodes := len(label)
 	a := automaton{
-		edgeStart: make([]int32, nodes+1),
-		labels:    make([]byte, 0, nodes-1),
-		targets:   make([]int32, 0, nodes-1),
-		fail:      make([]int32, nodes),
-		hold:      make([]int32, nodes),
+		first: make([]int32, 1, total),
+		count: make([]int32, 1, total),
+		label: make([]byte, 1, total),
 	}
+	parent := make([]int32, 1, total)
+	depth := make([]int32, 1, total)
+	cur := make([]int32, len(order)) // each pattern's node at the level reached
+	active := make([]int32, len(order))
+	for i := range active {
+		active[i] = int32(i)
+	}
+	for d := 0; len(active) > 0; d++ {
+		prevParent, prevLabel := int32(-1), byte(0)
+		next := active[:0]
+		for _, i := range active {
+			p, par := order[i], cur[i]
+			c := p[d]
+			if par != prevParent || c != prevLabel {
+				id := int32(len(a.label))
+				if a.count[par] == 0 {
+					a.first[par] = id
+				}
+				a.count[par]++
+				a.first = append(a.first, 0)
+				a.count = append(a.count, 0)
+				a.label = append(a.label, c)
+				parent = append(parent, par)
+				depth = append(depth, int32(d+1))
+				prevParent, prevLabel = par, c
+			}
+			cur[i] = int32(len(a.label) - 1)
+			if len(p) > d+1 {
+				next = append(next, i)
+			}
+		}
+		active = next
+	}
+	nodes := len(a.label)
+	a.fail = make([]int32, nodes)
+	a.hold = make([]int32, nodes)
+	a.denseIdx = make([]int32, nodes)
 	for n := range nodes {
-		a.edgeStart[n] = int32(len(a.labels))
-		for c := firstChild[n]; c >= 0; c = nextSib[c] {
-			a.labels = append(a.labels, label[c])
-			a.targets = append(a.targets, c)
+		a.denseIdx[n] = -1
+		if n > 0 && a.count[n] >= denseChildren {
+			var row [256]int32
+			for c := a.first[n]; c < a.first[n]+a.count[n]; c++ {
+				row[a.label[c]] = c
+			}
+			a.denseIdx[n] = int32(len(a.rows))
+			a.rows = append(a.rows, row)
 		}
 	}
-	a.edgeStart[nodes] = int32(len(a.labels))
-	for c := firstChild[0]; c >= 0; c = nextSib[c] {
-		a.root[label[c]] = c
+	for c := a.first[0]; c < a.first[0]+a.count[0]; c++ {
+		a.root[a.label[c]] = c
 	}
-	// Breadth first: a node's failure link is to a shallower node.
-	queue := make([]int32, 0, nodes)
-	for c := firstChild[0]; c >= 0; c = nextSib[c] {
-		queue = append(queue, c)
-	}
-	for qi := 0; qi < len(queue); qi++ {
-		u := queue[qi]
-		if a.edgeStart[u] < a.edgeStart[u+1] {
-			a.hold[u] = depth[u]
+	for v := int32(1); v < int32(nodes); v++ {
+		if depth[v] > 1 {
+			a.fail[v] = a.next(a.fail[parent[v]], a.label[v])
+		}
+		if a.count[v] > 0 {
+			a.hold[v] = depth[v]
 		} else {
-			a.hold[u] = a.hold[a.fail[u]]
-		}
-		for e := a.edgeStart[u]; e < a.edgeStart[u+1]; e++ {
-			v := a.targets[e]
-			a.fail[v] = a.next(a.fail[u], a.labels[e])
-			queue = append(queue, v)
+			a.hold[v] = a.hold[a.fail[v]]
 		}
 	}
 	return a
@@ -245,12 +263,17 @@ func buildAutomaton(pats [][]byte) automaton {
 // next returns the state after state s reads c.
 func (a *automaton) next(s int32, c byte) int32 {
 	for s != 0 {
-		lo, hi := a.edgeStart[s], a.edgeStart[s+1]
-		for e := lo; e < hi; e++ {
-			if l := a.labels[e]; l == c {
-				return a.targets[e]
-			} else if l > c {
-				break
+		if d := a.denseIdx[s]; d >= 0 {
+			if t := a.rows[d][c]; t != 0 {
+				return t
+			}
+		} else {
+			for id, end := a.first[s], a.first[s]+a.count[s]; id < end; id++ {
+				if l := a.label[id]; l == c {
+					return id
+				} else if l > c {
+					break
+				}
 			}
 		}
 		s = a.fail[s]

@@ -49,6 +49,7 @@ type writer struct {
 	regions  []region
 	found    []match
 	out      []byte
+	direct   []byte // a plain span of buf to write as it is, when out is empty
 	err      error
 	closed   bool
 
@@ -190,13 +191,13 @@ func (w *writer) emit(safe int64) {
 			next = min(next, w.regions[0].start)
 		}
 		if next > w.emitted {
-			w.out = append(w.out, w.buf[w.emitted-w.bufStart:next-w.bufStart]...)
+			w.appendPlain(w.buf[w.emitted-w.bufStart : next-w.bufStart])
 			w.emitted = next
 		}
 		if len(w.regions) == 0 || w.regions[0].start != w.emitted || w.regions[0].end > safe {
 			return
 		}
-		w.out = append(w.out, w.r.masks[w.m.owner[w.regions[0].pat]]...)
+		w.appendMask(w.regions[0].pat)
 		w.emitted = w.regions[0].end
 		w.regions = w.regions[1:]
 	}
@@ -209,26 +210,58 @@ func (w *writer) flush() {
 	for len(w.regions) > 0 {
 		g := w.regions[0]
 		if g.start > w.emitted {
-			w.out = append(w.out, w.buf[w.emitted-w.bufStart:g.start-w.bufStart]...)
+			w.appendPlain(w.buf[w.emitted-w.bufStart : g.start-w.bufStart])
 		}
-		w.out = append(w.out, w.r.masks[w.m.owner[g.pat]]...)
+		w.appendMask(g.pat)
 		w.emitted = g.end
 		w.regions = w.regions[1:]
 	}
 	if w.pos > w.emitted {
-		w.out = append(w.out, w.buf[w.emitted-w.bufStart:]...)
+		w.appendPlain(w.buf[w.emitted-w.bufStart:])
 		w.emitted = w.pos
 	}
 	w.floor = w.pos
 	_ = w.writeOut() // the error is kept in w.err
 }
 
-// writeOut writes out to the underlying writer; its first error is kept.
+// appendPlain adds plain bytes of buf to the output: as they are when
+// they are all of it (the common case: no copy), else copied into out.
+func (w *writer) appendPlain(b []byte) {
+	if w.direct == nil && len(w.out) == 0 {
+		w.direct = b
+		return
+	}
+	w.spill()
+	w.out = append(w.out, b...)
+}
+
+// appendMask adds the mask of pattern pat to the output.
+func (w *writer) appendMask(pat int32) {
+	w.spill()
+	w.out = append(w.out, w.r.masks[w.m.owner[pat]]...)
+}
+
+// spill moves the direct span into out.
+func (w *writer) spill() {
+	if w.direct != nil {
+		w.out = append(w.out, w.direct...)
+		w.direct = nil
+	}
+}
+
+// writeOut writes the output to the underlying writer; its first error is
+// kept.
 func (w *writer) writeOut() error {
-	if len(w.out) == 0 {
+	var err error
+	switch {
+	case w.direct != nil:
+		_, err = w.w.Write(w.direct)
+		w.direct = nil
+	case len(w.out) > 0:
+		_, err = w.w.Write(w.out)
+	default:
 		return nil
 	}
-	_, err := w.w.Write(w.out)
 	w.out = w.out[:0]
 	if cap(w.out) > 4*chunkSize {
 		w.out = nil

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 
@@ -34,7 +35,19 @@ func main() {
 	every := fs.Int("every", 1000, "gen: about one line in this many shows a value")
 	extra := fs.String("extra", "", "filter: one more value to mask")
 	stats := fs.Bool("stats", false, "filter: print the peak resident memory (VmHWM) to stderr")
+	cpuprofile := fs.String("cpuprofile", "", "filter: write a CPU profile to this file")
 	_ = fs.Parse(os.Args[2:])
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mask:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	secrets := maskgen.Secrets(*n, *size, *seed)
 	var err error
 	switch os.Args[1] {
@@ -57,6 +70,7 @@ func main() {
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
 	if err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "mask:", err)
 		os.Exit(1)
 	}
