@@ -61,12 +61,6 @@ func newMatcher(ps []pattern) *matcher {
 	}
 
 	n := len(m.pats) * m.k
-	m.entries = make([]gramEntry, 0, n)
-	for i, p := range m.pats {
-		for off := range m.k {
-			m.entries = append(m.entries, gramEntry{gram: gramAt(p, off, m.w), pat: int32(i), off: int32(off)})
-		}
-	}
 	// A blocked Bloom filter: two bits in one 64-bit word per gram, about
 	// 16 bits per entry (at most 2^23 bits = 1 MiB), so that a gram of text
 	// passes it rarely (under 1% of the time with 1,000 values) while the
@@ -77,23 +71,27 @@ func newMatcher(ps []pattern) *matcher {
 	bkBits := min(max(bits.Len(uint(n)), 4), 24)
 	m.bkShift = uint(64 - bkBits)
 	m.heads = make([]uint32, 1<<bkBits+1)
-	for _, e := range m.entries {
-		h := e.gram * hashMul
-		m.bitmap[h>>m.bmShift] |= bloomBits(h)
-		m.heads[h>>m.bkShift+1]++
+	for _, p := range m.pats {
+		for off := range m.k {
+			h := gramAt(p, off, m.w) * hashMul
+			m.bitmap[h>>m.bmShift] |= bloomBits(h)
+			m.heads[h>>m.bkShift+1]++
+		}
 	}
 	for b := 1; b < len(m.heads); b++ {
 		m.heads[b] += m.heads[b-1]
 	}
-	// Counting sort of the entries by bucket.
-	sorted := make([]gramEntry, len(m.entries))
+	// The entries, grouped by bucket (a counting sort).
+	m.entries = make([]gramEntry, n)
 	next := slices.Clone(m.heads[:len(m.heads)-1])
-	for _, e := range m.entries {
-		b := e.gram * hashMul >> m.bkShift
-		sorted[next[b]] = e
-		next[b]++
+	for i, p := range m.pats {
+		for off := range m.k {
+			g := gramAt(p, off, m.w)
+			b := g * hashMul >> m.bkShift
+			m.entries[next[b]] = gramEntry{gram: g, pat: int32(i), off: int32(off)}
+			next[b]++
+		}
 	}
-	m.entries = sorted
 	m.ac = buildAutomaton(m.pats)
 	return m
 }
@@ -119,22 +117,36 @@ func (m *matcher) scan(buf []byte, base, prevEnd int64, out []match) []match {
 	k := int64(m.k)
 	i := int((base+k-1)/k*k - base)
 	n := len(buf)
-	bm, bmShift, mask := m.bitmap, m.bmShift, m.gramMask
-	for ; i+8 <= n; i += m.k {
-		g := binary.LittleEndian.Uint64(buf[i:]) & mask
-		h := g * hashMul
-		if b := bloomBits(h); bm[h>>bmShift]&b == b {
-			out = m.verify(buf, base, prevEnd, i, g, out)
+	for {
+		i = m.nextHit(buf, i)
+		if i+8 > n {
+			break
 		}
+		out = m.verify(buf, base, prevEnd, i, binary.LittleEndian.Uint64(buf[i:])&m.gramMask, out)
+		i += m.k
 	}
 	for ; i+m.w <= n; i += m.k {
 		g := gramAt(buf, i, m.w)
 		h := g * hashMul
-		if b := bloomBits(h); bm[h>>bmShift]&b == b {
+		if b := bloomBits(h); m.bitmap[h>>m.bmShift]&b == b {
 			out = m.verify(buf, base, prevEnd, i, g, out)
 		}
 	}
 	return out
+}
+
+// nextHit returns the first sample position from i on, among those with 8
+// bytes in buf, whose gram passes the Bloom filter; or the first position
+// without 8 bytes. It is the hot loop, kept small.
+func (m *matcher) nextHit(buf []byte, i int) int {
+	bm, shift, mask, k := m.bitmap, m.bmShift, m.gramMask, m.k
+	for ; i+8 <= len(buf); i += k {
+		h := (binary.LittleEndian.Uint64(buf[i:]) & mask) * hashMul
+		if b := bloomBits(h); bm[h>>shift]&b == b {
+			return i
+		}
+	}
+	return i
 }
 
 // verify appends the occurrences whose gram g is at buf[i:].
