@@ -112,7 +112,7 @@ func TestHoldsBackOnlyPossibleStarts(t *testing.T) {
 }
 
 func TestIdleFlush(t *testing.T) {
-	r := New(map[string]string{"T": "hunter22"}, Options{IdleFlush: 20 * time.Millisecond})
+	r := New(map[string]string{"T": "hunter22"}, Options{IdleFlush: 300 * time.Millisecond})
 	var out syncBuffer
 	w := r.NewWriter(&out)
 	if _, err := w.Write([]byte("prompt hun")); err != nil {
