@@ -108,6 +108,7 @@ func (a *app) commands() []*ffcli.Command {
 		a.runCommand(),
 		a.copyCommand(),
 		a.renderCommand(),
+		a.redactCommand(),
 	}
 }
 

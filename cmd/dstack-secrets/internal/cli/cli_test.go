@@ -361,7 +361,7 @@ func TestHelp(t *testing.T) {
 			"-y, --yes               Overwrite secrets that already exist in the\n",
 			"--project PROJECT       The name of the project",
 		}},
-		{[]string{"run", "--help"}, []string{"--no-override       Keep an inherited environment variable"}},
+		{[]string{"run", "--help"}, []string{"--no-override        Keep an inherited environment variable"}},
 	} {
 		r := h.run("", tc.args...)
 		if r.code != 0 || r.stderr != "" {

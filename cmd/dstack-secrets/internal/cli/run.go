@@ -7,14 +7,14 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/dstackai/dstack-secrets/internal/childio"
+	"github.com/dstackai/dstack-secrets/redact"
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
@@ -33,6 +33,8 @@ type runInput struct {
 	Command    []string   // the program and its arguments
 	NoOverride bool       // keep inherited variables over secrets of the same name
 	Files      []fileSpec // secrets to hand over as files
+	NoMask     bool       // pass the command's output through unmasked
+	MaskNames  bool       // mask as <NAME> instead of ***
 }
 
 // fileSpec is one --file NAME=ENVVAR: the secret NAME written to a file
@@ -65,10 +67,12 @@ func (a *app) runCommand() *ffcli.Command {
 	var in runInput
 	fs := a.newFlagSet("run")
 	fs.BoolVar(&in.NoOverride, "no-override", false, "Keep an inherited environment variable when a secret has the same name")
+	fs.BoolVar(&in.NoMask, "no-mask", false, "Pass the command's output through as it is, without masking secret values")
+	fs.Var(maskFormatFlag{&in.MaskNames}, "mask-format", "How a masked value is shown: `stars` (***, the default) or name (<NAME>)")
 	fs.Var(fileFlag{&in.Files}, "file", "Write the secret NAME to a file (mode 0600, in a private directory removed when COMMAND exits) and put its path in the variable ENVVAR (`NAME=ENVVAR`, may be repeated)")
 	return &ffcli.Command{
 		Name:       "run",
-		ShortUsage: "dstack-secrets run [-h] [--project PROJECT] [--no-override] [--file NAME=ENVVAR]... [--] COMMAND [ARGS...]",
+		ShortUsage: "dstack-secrets run [-h] [--no-override] [--no-mask] [--file NAME=ENVVAR]... [--] COMMAND [ARGS...]",
 		ShortHelp:  "Run a command with the secrets in its environment",
 		LongHelp: `Runs COMMAND with the current environment plus every secret of the current
 repository as an environment variable, the way a workflow gets them.
@@ -77,6 +81,16 @@ A secret replaces an inherited environment variable of the same name, as
 dstack's runner does; --no-override keeps the inherited variable instead.
 The secrets are read in one snapshot before COMMAND starts; if they cannot
 be read, COMMAND is not started.
+
+The command's standard output and error pass through a filter that shows
+every secret value of the repository as *** (--mask-format name: <NAME>),
+also when it is split across writes, and its common encodings too (base64,
+URL and JSON escaping), so secrets do not land in workflow logs. Values
+shorter than 6 bytes are not masked (they would garble ordinary text and be
+guessed by elimination): run names them on stderr. When the output is a
+terminal the command runs on its own pseudo-terminal, so colours, progress
+bars and line editing keep working. --no-mask turns the filter off. What
+the command writes elsewhere (files, the network, /dev/tty) is not filtered.
 
 Programs that want a credential file rather than a variable get one with
 --file: run --file GCP_KEY=GOOGLE_APPLICATION_CREDENTIALS -- python app.py
@@ -139,7 +153,35 @@ func runWithSecrets(ctx context.Context, a *app, in runInput) error {
 		defer cleanup()
 		env = secrets.MergeEnviron(env, paths, true)
 	}
-	return a.runChild(ctx, in.Command, env)
+	var redactor *redact.Redactor
+	if !in.NoMask {
+		opts := redact.Options{}
+		if in.MaskNames {
+			opts.Format = redact.FormatName
+		}
+		redactor = redact.New(values, opts)
+		if skipped := redactor.Skipped(); len(skipped) > 0 {
+			fmt.Fprintf(a.Stderr, "dstack-secrets: note: not masked in the output (shorter than %d bytes): %s\n", redact.DefaultMinLength, secrets.NameList(skipped))
+		}
+	}
+	return a.runChild(ctx, in.Command, env, redactor)
+}
+
+// maskFormatFlag is --mask-format stars|name.
+type maskFormatFlag struct{ names *bool }
+
+func (f maskFormatFlag) String() string { return "" }
+
+func (f maskFormatFlag) Set(v string) error {
+	switch v {
+	case "stars", "***":
+		*f.names = false
+	case "name":
+		*f.names = true
+	default:
+		return fmt.Errorf("%q: use stars or name", v)
+	}
+	return nil
 }
 
 // writeSecretFiles writes each --file secret to a 0600 file in a new 0700
@@ -178,10 +220,11 @@ func (a *app) writeSecretFiles(specs []fileSpec, values map[string]string) (map[
 	return paths, cleanup, nil
 }
 
-// runChild runs args[0] with env, forwarding signals, and returns an
-// exitError with its exit code when that is not 0. Errors never quote the
-// command line, which may hold secrets.
-func (a *app) runChild(ctx context.Context, args []string, env []string) error {
+// runChild runs args[0] with env, its output through redactor (nil: not
+// masked), forwarding signals (internal/childio), and returns an exitError
+// with its exit code when that is not 0. Errors never quote the command
+// line, which may hold secrets.
+func (a *app) runChild(ctx context.Context, args []string, env []string, redactor *redact.Redactor) error {
 	path, err := exec.LookPath(args[0])
 	if err != nil {
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
@@ -197,50 +240,18 @@ func (a *app) runChild(ctx context.Context, args []string, env []string) error {
 	cmd := exec.Command(path, args[1:]...)
 	cmd.Args[0] = args[0]
 	cmd.Env = env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = a.Stdin, a.Stdout, a.Stderr
 	cmd.WaitDelay = runWaitDelay
-
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, forwardedSignals...)
-	defer signal.Stop(sigs)
-	if err := cmd.Start(); err != nil {
-		return exitError{code: ExitCannotExecute, msg: fmt.Sprintf("run: the command cannot be executed: %v", startErrorText(err))}
-	}
-	done := make(chan struct{})
-	forwarded := make(chan struct{})
-	go func() {
-		defer close(forwarded)
-		for {
-			select {
-			case sig := <-sigs:
-				if (sig == os.Interrupt || sig == sigQuit) && a.terminalSentToGroup() {
-					continue // the terminal (Ctrl-C, Ctrl-\) sent it to the command too
-				}
-				_ = cmd.Process.Signal(sig)
-			case <-ctx.Done():
-				_ = cmd.Process.Kill()
-				return
-			case <-done:
-				return
-			}
-		}
-	}()
-	err = cmd.Wait()
-	close(done)
-	<-forwarded
-	var ee *exec.ExitError
+	code, err := childio.Run(ctx, cmd, childio.Options{Redactor: redactor, Stdin: a.Stdin, Stdout: a.Stdout, Stderr: a.Stderr})
+	var se *childio.StartError
 	switch {
-	case err == nil || errors.Is(err, exec.ErrWaitDelay):
-		return nil
-	case errors.As(err, &ee):
-		code := ee.ExitCode()
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			code = 128 + int(ws.Signal())
-		}
-		return exitError{code: code}
-	default:
+	case errors.As(err, &se):
+		return exitError{code: ExitCannotExecute, msg: fmt.Sprintf("run: the command cannot be executed: %v", startErrorText(se.Err))}
+	case err != nil:
 		return fmt.Errorf("run: waiting for the command: %w", err)
+	case code != 0:
+		return exitError{code: code}
 	}
+	return nil
 }
 
 // startErrorText describes an error of exec.Cmd.Start without the path.
@@ -250,17 +261,4 @@ func startErrorText(err error) string {
 		return pe.Err.Error()
 	}
 	return err.Error()
-}
-
-// terminalSentToGroup reports whether a terminal among the standard
-// streams has this process's group in the foreground: a SIGINT then came
-// from the terminal (Ctrl-C), which sent it to the whole group, command
-// included.
-func (a *app) terminalSentToGroup() bool {
-	for _, s := range []any{a.Stdin, a.Stdout, a.Stderr} {
-		if f, ok := s.(*os.File); ok && foregroundIsOurs(f) {
-			return true
-		}
-	}
-	return false
 }

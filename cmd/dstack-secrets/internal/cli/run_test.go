@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"maps"
 	"os"
@@ -77,10 +78,10 @@ func TestRunEnvironment(t *testing.T) {
 		args   []string
 		shared string
 	}{
-		{"override", []string{"run", "env", "-0"}, "from the secret"},
-		{"override with --", []string{"run", "--", "env", "-0"}, "from the secret"},
-		{"--no-override", []string{"run", "--no-override", "env", "-0"}, "inherited twice"},
-		{"global flag before run", []string{"--project", "default", "run", "--no-override", "--", "env", "-0"}, "inherited twice"},
+		{"override", []string{"run", "--no-mask", "env", "-0"}, "from the secret"},
+		{"override with --", []string{"run", "--no-mask", "--", "env", "-0"}, "from the secret"},
+		{"--no-override", []string{"run", "--no-mask", "--no-override", "env", "-0"}, "inherited twice"},
+		{"global flag before run", []string{"--project", "default", "run", "--no-mask", "--no-override", "--", "env", "-0"}, "inherited twice"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := h.runEnv(base, "", tc.args...)
@@ -106,7 +107,7 @@ func TestRunEnvironment(t *testing.T) {
 	}
 	// The command's own flags pass through untouched: env -u removes a
 	// variable, env -i empties the environment.
-	r := h.runEnv(base, "", "run", "env", "-0", "-u", "TOKEN", "-u", "INHERITED")
+	r := h.runEnv(base, "", "run", "--no-mask", "env", "-0", "-u", "TOKEN", "-u", "INHERITED")
 	env := parseEnv0(t, r.stdout)
 	if _, ok := env["TOKEN"]; ok || r.code != 0 {
 		t.Errorf("env -u TOKEN was not passed to env: exit %d", r.code)
@@ -118,9 +119,12 @@ func TestRunEnvironment(t *testing.T) {
 	if r.stdout != "[--project][x][-y][--][-h][--no-override]" {
 		t.Errorf("arguments after COMMAND were changed: %q", r.stdout)
 	}
-	// Standard input reaches the command.
-	if r := h.runEnv(base, "piped "+marker, "run", "sh", "-c", "cat"); r.stdout != "piped "+marker {
-		t.Errorf("stdin did not reach the command: %q", r.stdout)
+	// Standard input reaches the command (and what it prints is masked).
+	if r := h.runEnv(base, "piped "+marker, "run", "--no-mask", "sh", "-c", "cat"); r.stdout != "piped "+marker {
+		t.Errorf("stdin did not reach the command: %d bytes", len(r.stdout))
+	}
+	if r := h.runEnv(base, "piped "+marker, "run", "sh", "-c", "cat"); r.stdout != "piped ***" {
+		t.Errorf("the command's echo of a secret was not masked: %d bytes", len(r.stdout))
 	}
 	// With no base environment given, the child inherits the process's.
 	t.Setenv("DSTACK_SECRETS_RUN_TEST", "from the process")
@@ -200,7 +204,7 @@ func TestRunErrors(t *testing.T) {
 	if _, err := os.Stat(touched); err == nil {
 		t.Errorf("the command was started outside a repository")
 	}
-	if r := h.run("", "run", "-h"); r.code != 0 || !strings.Contains(r.stdout, "Usage: dstack-secrets run [-h] [--project PROJECT] [--no-override] [--file NAME=ENVVAR]... [--] COMMAND [ARGS...]") {
+	if r := h.run("", "run", "-h"); r.code != 0 || !strings.Contains(r.stdout, "Usage: dstack-secrets run [-h] [--no-override] [--no-mask] [--file NAME=ENVVAR]... [--] COMMAND [ARGS...]") {
 		t.Errorf("run -h: %+v", r)
 	}
 }
@@ -226,7 +230,7 @@ func TestManySecrets(t *testing.T) {
 		t.Fatalf("imported %d secrets, want %d with the same values", len(got), len(want))
 	}
 
-	r := h.runEnv([]string{"PATH=" + os.Getenv("PATH")}, "", "run", "env", "-0")
+	r := h.runEnv([]string{"PATH=" + os.Getenv("PATH")}, "", "run", "--no-mask", "env", "-0")
 	if r.code != 0 {
 		t.Fatalf("run: exit %d, stderr %q", r.code, r.stderr)
 	}
@@ -276,4 +280,31 @@ func TestRunFileErrors(t *testing.T) {
 	}
 	r := h.run("", "run", "--file", "KEY=CRED", "--file", "KEY=CRED2", "--", "sh", "-c", `test "$(cat "$CRED")" = "$(cat "$CRED2")" && test "$(cat "$CRED")" = "$KEY"`)
 	h.want(r, 0, "")
+}
+
+// TestRunMasks: the command's stdout and stderr show no secret value, nor
+// its base64, URL or JSON forms; short values are named on stderr.
+func TestRunMasks(t *testing.T) {
+	needCommands(t, "sh")
+	h := newHarness(t)
+	h.set(map[string]string{"TOKEN": marker, "SHORT": "abc"})
+	script := `printf 'out %s\n' "$TOKEN"; printf 'err %s\n' "$TOKEN" >&2; printf '%s' "$TOKEN" | base64; printf 'short %s\n' "$SHORT"`
+	r := h.run("", "run", "sh", "-c", script)
+	if r.code != 0 || strings.Contains(r.stdout, marker) || strings.Contains(r.stderr, marker) {
+		t.Fatalf("exit %d; a value reached the output", r.code)
+	}
+	if !strings.Contains(r.stdout, "out ***\n") || !strings.Contains(r.stderr, "err ***\n") {
+		t.Errorf("stdout %q, stderr %q: want the value shown as ***", r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout, base64.StdEncoding.EncodeToString([]byte(marker))[:12]) {
+		t.Errorf("the base64 form of a value reached the output: %q", r.stdout)
+	}
+	if !strings.Contains(r.stdout, "short abc") || !strings.Contains(r.stderr, "not masked in the output (shorter than 6 bytes): SHORT") {
+		t.Errorf("a short value: stdout %q, stderr %q", r.stdout, r.stderr)
+	}
+	r = h.run("", "run", "--mask-format", "name", "sh", "-c", `printf '%s' "$TOKEN"`)
+	if r.stdout != "<TOKEN>" {
+		t.Errorf("--mask-format name: %q", r.stdout)
+	}
+	h.want(h.run("", "run", "--mask-format", "dots", "true"), 2, "use stars or name")
 }
