@@ -93,8 +93,8 @@ func addSecret(ctx context.Context, a *app, in addInput) error {
 		}
 		verb := "Added"
 		if overwrite {
-			verb = "Set"
-			if err := store.Set(ctx, in.Name, value); err != nil {
+			var err error
+			if verb, err = overwriteSecret(ctx, store, in.Name, value, in.Yes); err != nil {
 				return err
 			}
 		} else if err := secrets.Create(ctx, store, in.Name, value); err != nil {
@@ -137,4 +137,22 @@ func (a *app) readValue(ctx context.Context, name string) (string, error) {
 		return "", err
 	}
 	return value, nil
+}
+
+// overwriteSecret stores value under name, which may exist, and returns
+// the verb of the outcome: "Added" for a new name, "Updated" for an
+// existing one. Unless unknown is set the name was seen to exist (the
+// user confirmed the overwrite); with -y it is unknown, and Create, which
+// fails on an existing name without writing, tells which.
+func overwriteSecret(ctx context.Context, store secrets.Store, name, value string, unknown bool) (string, error) {
+	if unknown {
+		err := secrets.Create(ctx, store, name, value)
+		if err == nil {
+			return "Added", nil
+		}
+		if !errors.Is(err, secrets.ErrExists) {
+			return "", err
+		}
+	}
+	return "Updated", store.Set(ctx, name, value)
 }

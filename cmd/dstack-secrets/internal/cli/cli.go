@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -54,6 +55,9 @@ type Params struct {
 	Dir string
 	// Registry opens backends; nil means backends.Registry().
 	Registry *secrets.Registry
+	// BuildInfo describes the binary for "version"; nil means
+	// debug.ReadBuildInfo.
+	BuildInfo func() (*debug.BuildInfo, bool)
 }
 
 // app holds the state of one CLI invocation.
@@ -69,6 +73,13 @@ type app struct {
 	// subArgs are the raw arguments after the command name, once the root
 	// command has found the command.
 	subArgs []string
+
+	// root and cmds are the command tree of this invocation, for "help".
+	root *ffcli.Command
+	cmds []*ffcli.Command
+
+	// noticed holds the notices already printed (see notice).
+	noticed map[string]bool
 }
 
 // Run runs the CLI with args (without the program name) and returns the
@@ -109,41 +120,41 @@ func (a *app) commands() []*ffcli.Command {
 		a.copyCommand(),
 		a.renderCommand(),
 		a.redactCommand(),
+		a.helpCommand(),
+		a.versionCommand(),
+		a.completionCommand(),
 	}
 }
+
+// Environment variables of the CLI itself; the backends' are listed in the
+// root help too (environmentRows).
+const (
+	projectEnvVar = "DSTACK_SECRETS_PROJECT"
+	repoEnvVar    = "DSTACK_SECRETS_REPO"
+)
 
 // rootHelp is the description in "dstack-secrets -h".
 const rootHelp = `Manage the secrets of the current git repository: passwords and tokens that
 workflows get as environment variables instead of hard-coding them.`
 
 func (a *app) run(ctx context.Context, args []string) int {
-	cmds := a.commands()
-	for _, c := range cmds {
-		c.UsageFunc = a.usage
+	if len(args) > 0 && args[0] == completeCommand {
+		return a.complete(ctx, args[1:])
 	}
-	rootFS := a.newFlagSet("dstack-secrets")
-	root := &ffcli.Command{
-		Name:        "dstack-secrets",
-		ShortUsage:  "dstack-secrets [-h] [--config FILE] [--repo REPO] [--project PROJECT] COMMAND [ARGS]",
-		LongHelp:    rootHelp,
-		UsageFunc:   a.usage,
-		FlagSet:     rootFS,
-		Subcommands: cmds,
-		Exec: func(ctx context.Context, args []string) error {
-			if len(args) == 0 {
-				return usageErrorf("no command given")
-			}
-			return usageErrorf("unknown command %q (commands: %s)", args[0], commandNames(cmds))
-		},
-	}
+	var showVersion bool
+	root, cmds := a.commandTree(&showVersion)
 	if err := root.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return a.help(root, cmds)
 		}
 		c := selected(root, cmds)
-		return a.fail(usageError{flagErrorText(c.Name, err), helpHint(c)})
+		return a.fail(usageError{flagErrorText(c.FlagSet, err, args), helpHint(c)})
 	}
-	if rootFS.NArg() > 0 {
+	if showVersion {
+		fmt.Fprintln(a.Stdout, a.versionText())
+		return ExitOK
+	}
+	if rootFS := root.FlagSet; rootFS.NArg() > 0 {
 		a.subArgs = append([]string{}, rootFS.Args()[1:]...)
 	}
 	if err := root.Run(ctx); err != nil {
@@ -155,6 +166,74 @@ func (a *app) run(ctx context.Context, args []string) int {
 	return ExitOK
 }
 
+// commandTree builds the root command, whose flag set is the global flags
+// plus --version (which sets showVersion), over the commands.
+func (a *app) commandTree(showVersion *bool) (*ffcli.Command, []*ffcli.Command) {
+	cmds := a.commands()
+	for _, c := range cmds {
+		c.UsageFunc = a.usage
+	}
+	rootFS := a.newFlagSet("dstack-secrets")
+	rootFS.BoolVar(showVersion, "version", false, "Print the version of dstack-secrets and exit")
+	root := &ffcli.Command{
+		Name:        "dstack-secrets",
+		ShortUsage:  "dstack-secrets [-h] [--version] [--config FILE] [--repo REPO] [--project PROJECT] COMMAND [ARGS]",
+		LongHelp:    rootHelp,
+		UsageFunc:   a.usage,
+		FlagSet:     rootFS,
+		Subcommands: cmds,
+		Exec: func(ctx context.Context, args []string) error {
+			if len(args) == 0 {
+				return usageErrorf("no command given")
+			}
+			return unknownCommand(args[0], cmds)
+		},
+	}
+	a.root, a.cmds = root, cmds
+	return root, cmds
+}
+
+// commandSynonyms are words of other tools that name a command here.
+var commandSynonyms = map[string]string{
+	"ls": "list", "rm": "delete", "remove": "delete", "del": "delete",
+	"set": "add", "show": "get", "exec": "run",
+}
+
+// unknownCommand is the usage error of a command name that is not one,
+// with the closest command name when one is close.
+func unknownCommand(name string, cmds []*ffcli.Command) error {
+	if s := suggest(name, commandList(cmds), commandSynonyms); s != "" {
+		return usageErrorf("unknown command %q (did you mean %s?)", name, s)
+	}
+	return usageErrorf("unknown command %q (commands: %s)", name, commandNames(cmds))
+}
+
+// findCommand returns the command named name, or nil.
+func findCommand(cmds []*ffcli.Command, name string) *ffcli.Command {
+	for _, c := range cmds {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// notice tells the user, once per invocation, about something that
+// happened on the way and that they must know about though the command
+// succeeds (a key that was created and must be backed up). It goes to
+// stderr, never stdout, so "get" and "export" output stays clean; during
+// shell completion stderr is discarded.
+func (a *app) notice(msg string) {
+	if a.noticed[msg] {
+		return
+	}
+	if a.noticed == nil {
+		a.noticed = map[string]bool{}
+	}
+	a.noticed[msg] = true
+	fmt.Fprintf(a.Stderr, "dstack-secrets: %s\n", msg)
+}
+
 // help prints the help of the command that was asked for on stdout.
 func (a *app) help(root *ffcli.Command, cmds []*ffcli.Command) int {
 	c := selected(root, cmds)
@@ -162,12 +241,17 @@ func (a *app) help(root *ffcli.Command, cmds []*ffcli.Command) int {
 	return ExitOK
 }
 
-func commandNames(cmds []*ffcli.Command) string {
+// commandList returns the names of cmds.
+func commandList(cmds []*ffcli.Command) []string {
 	names := make([]string, len(cmds))
 	for i, c := range cmds {
 		names[i] = c.Name
 	}
-	return strings.Join(names, ", ")
+	return names
+}
+
+func commandNames(cmds []*ffcli.Command) string {
+	return strings.Join(commandList(cmds), ", ")
 }
 
 // selected returns the subcommand that the root command's Parse reached
@@ -242,11 +326,11 @@ func (a *app) fail(err error) int {
 func (a *app) target() secrets.Target {
 	project := a.project
 	if project == "" {
-		project = a.Getenv("DSTACK_SECRETS_PROJECT")
+		project = a.Getenv(projectEnvVar)
 	}
 	repo := a.repo
 	if repo == "" {
-		repo = a.Getenv("DSTACK_SECRETS_REPO")
+		repo = a.Getenv(repoEnvVar)
 	}
 	return secrets.Target{
 		Project:    project,

@@ -155,7 +155,7 @@ func TestFlagsAnywhere(t *testing.T) {
 		{"--project", "default", "add", "K", "v6", "-y"},
 		{"add", "--project=default", "K", "v7", "--yes"},
 	} {
-		h.want(h.run("", args...), 0, "Set secret K")
+		h.want(h.run("", args...), 0, "Updated secret K")
 	}
 	if v, _ := h.open().Get(context.Background(), "K"); v != "v7" {
 		t.Errorf("K = %q", v)
@@ -192,9 +192,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"add", "-x", "K"}, "add: unknown flag"},
 		{[]string{"add", "-y=" + marker, "K"}, "yes/no flag"},
 		{[]string{"delete"}, "delete: missing NAME"},
-		{[]string{"delete", "A", "B"}, "delete: too many arguments"},
 		{[]string{"list", "extra"}, "list: too many arguments"},
-		{[]string{"list", "--project"}, "flag needs an argument: -project"},
+		{[]string{"list", "--project"}, "list: flag --project needs a value"},
 		{[]string{"--nope", "list"}, "unknown flag"},
 	}
 	for _, tc := range cases {
@@ -348,8 +347,8 @@ func TestHelp(t *testing.T) {
 		}},
 		{[]string{"add", "NAME", "--help"}, []string{"Usage: dstack-secrets add"}},
 		{[]string{"delete", "--help"}, []string{
-			"Usage: dstack-secrets delete [-h] [--project PROJECT] [-y] NAME",
-			"NAME               The name of the secret",
+			"Usage: dstack-secrets delete [-h] [--project PROJECT] [-y] NAME...",
+			"NAME               The name of a secret (one or more)",
 			"-y, --yes          Don't ask for confirmation",
 		}},
 		{[]string{"list", "-h"}, []string{"Usage: dstack-secrets list", "--json             Print a JSON array of names"}},
@@ -382,7 +381,7 @@ func TestHelpLayout(t *testing.T) {
 	h := newHarness(t)
 	root := h.run("", "-h")
 	for _, c := range (&app{}).commands() {
-		if !strings.Contains(root.stdout, fmt.Sprintf("\n  %-10s %s\n", c.Name, c.ShortHelp)) {
+		if !strings.Contains(root.stdout, fmt.Sprintf("\n  %-11s %s\n", c.Name, c.ShortHelp)) {
 			t.Errorf("dstack-secrets -h does not list %s with its summary", c.Name)
 		}
 		r := h.run("", c.Name, "-h")

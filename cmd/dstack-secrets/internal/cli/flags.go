@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 )
 
@@ -42,7 +43,7 @@ func (a *app) positional(fs *flag.FlagSet, args []string, min, max int, names st
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
-		return nil, usageError{msg: flagErrorText(fs.Name(), err), hint: fmt.Sprintf("run 'dstack-secrets %s -h' for usage", fs.Name())}
+		return nil, usageError{msg: flagErrorText(fs, err, args), hint: fmt.Sprintf("run 'dstack-secrets %s -h' for usage", fs.Name())}
 	}
 	switch {
 	case len(pos) < min:
@@ -74,18 +75,130 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// flagErrorText describes a flag parsing error. An undefined flag is not
-// echoed: it may be a secret value that starts with '-'.
-func flagErrorText(cmd string, err error) string {
+// flagErrorText describes a flag parsing error of the flag set fs, which
+// parsed args. An undefined flag is named only when the argument looks like
+// a long flag (--name-of-flag, lower case): anything else may be a secret
+// value that starts with '-', and is not echoed.
+func flagErrorText(fs *flag.FlagSet, err error, args []string) string {
 	msg := strings.TrimPrefix(err.Error(), "error parsing commandline arguments: ")
-	if cmd == "dstack-secrets" {
-		cmd = "global flags"
+	cmd := fs.Name() + ": "
+	if fs.Name() == "dstack-secrets" {
+		cmd = "global flags: "
 	}
-	if strings.HasPrefix(msg, "flag provided but not defined") {
-		return fmt.Sprintf("%s: unknown flag (to pass an argument that starts with '-', such as a value, put it after '--')", cmd)
+	switch {
+	case strings.HasPrefix(msg, "flag provided but not defined: "):
+		name := strings.TrimLeft(strings.TrimPrefix(msg, "flag provided but not defined: "), "-")
+		if arg := flagArgument(args, name); looksLikeFlag(arg) {
+			if fs.Name() == "dstack-secrets" {
+				cmd = ""
+			}
+			text := cmd + "unknown flag " + arg
+			if s := suggest(name, flagNames(fs), nil); s != "" {
+				text += " (did you mean " + dashed(s) + "?)"
+			}
+			return text
+		}
+		return cmd + "unknown flag (to pass an argument that starts with '-', such as a value, put it after '--')"
+	case strings.HasPrefix(msg, "bad flag syntax: "):
+		// Go's message quotes the argument, which may be a value.
+		return cmd + "an argument starts with '-' but is not a flag (to pass an argument that starts with '-', such as a value, put it after '--')"
+	case strings.HasPrefix(msg, "invalid boolean value"):
+		return cmd + "a yes/no flag was given a value; use it alone, e.g. -y"
+	case strings.HasPrefix(msg, "flag needs an argument: "):
+		name := strings.TrimLeft(strings.TrimPrefix(msg, "flag needs an argument: "), "-")
+		return cmd + "flag " + dashed(name) + " needs a value"
 	}
-	if strings.HasPrefix(msg, "invalid boolean value") {
-		return fmt.Sprintf("%s: a yes/no flag was given a value; use it alone, e.g. -y", cmd)
+	// invalid value "X" for flag -name: ...: name the flag as help does.
+	if i := strings.Index(msg, " for flag -"); i >= 0 {
+		rest := msg[i+len(" for flag -"):]
+		if name, tail, ok := strings.Cut(rest, ": "); ok {
+			msg = msg[:i] + " for flag " + dashed(name) + ": " + tail
+		}
 	}
-	return fmt.Sprintf("%s: %s", cmd, msg)
+	return cmd + msg
+}
+
+// longFlag matches an argument that is a long flag, such as --no-override:
+// lower-case letters and digits in words joined by single dashes.
+var longFlag = regexp.MustCompile(`^--[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// looksLikeFlag reports whether arg may be echoed as the name of a flag.
+func looksLikeFlag(arg string) bool { return len(arg) <= 40 && longFlag.MatchString(arg) }
+
+// flagArgument returns the argument of args (before "--") that gave the
+// flag name, without any "=value": "--versoin" for "versoin".
+func flagArgument(args []string, name string) string {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		flagPart, _, _ := strings.Cut(a, "=")
+		if flagPart == "-"+name || flagPart == "--"+name {
+			return flagPart
+		}
+	}
+	return ""
+}
+
+// flagNames returns the names of fs's flags, -h and --help included.
+func flagNames(fs *flag.FlagSet) []string {
+	names := []string{"h", "help"}
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	return names
+}
+
+// dashed writes a flag name the way help shows it: -y, --project.
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
+}
+
+// suggest returns the candidate closest to typed within an edit distance of
+// 2 (Damerau-Levenshtein: a swap of two neighbours counts as one edit), or
+// the synonym of typed, or "". Very short words get no suggestion from a
+// single-letter candidate.
+func suggest(typed string, candidates []string, synonyms map[string]string) string {
+	if s, ok := synonyms[typed]; ok {
+		return s
+	}
+	best, bestDist := "", 3
+	for _, c := range candidates {
+		if len(c) < 2 {
+			continue
+		}
+		d := editDistance(typed, c)
+		if d < bestDist && d <= max(1, len(typed)/2) {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the optimal string alignment distance between a and b:
+// insertions, deletions, substitutions and transpositions of adjacent
+// bytes each count 1.
+func editDistance(a, b string) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }

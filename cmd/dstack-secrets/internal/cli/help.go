@@ -1,12 +1,18 @@
 package cli
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"reflect"
 	"strings"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/dstackai/dstack-secrets/backends/file"
+	"github.com/dstackai/dstack-secrets/backends/keyring"
+	"github.com/dstackai/dstack-secrets/backends/vault"
+	"github.com/dstackai/dstack-secrets/secrets"
 )
 
 // helpWidth is the width help text is wrapped to: lines end before the
@@ -14,8 +20,9 @@ import (
 const helpWidth = 79
 
 // usage is the ffcli UsageFunc of every command: "Usage:" and ShortUsage,
-// LongHelp, then the subcommands with their ShortHelp (for the root) or the
-// command's own flags, and last the global flags. Flags are described by
+// LongHelp, the subcommands with their ShortHelp (for the root), the
+// command's own flags, the global flags, and for the root the environment
+// variables. Flags are described by
 // their usage strings in the FlagSet; flags that share a variable (-y and
 // --yes) share a line.
 func (a *app) usage(c *ffcli.Command) string {
@@ -35,18 +42,68 @@ func (a *app) usage(c *ffcli.Command) string {
 	if len(c.Subcommands) > 0 {
 		b.WriteString("\nCommands:\n")
 		for _, s := range c.Subcommands {
-			fmt.Fprintf(&b, "  %-10s %s\n", s.Name, s.ShortHelp)
+			fmt.Fprintf(&b, "  %-11s %s\n", s.Name, s.ShortHelp)
 		}
-	} else {
-		b.WriteString("\nOptional Arguments:\n")
-		writeRows(&b, own, width)
 	}
+	b.WriteString("\nOptional Arguments:\n")
+	writeRows(&b, own, width)
 	b.WriteString("\nGlobal Arguments (accepted before or after the command):\n")
 	writeRows(&b, global, width)
 	if len(c.Subcommands) > 0 {
-		b.WriteString("\nRun 'dstack-secrets COMMAND -h' for the arguments of a command.\n")
+		env := environmentRows()
+		envWidth := 0
+		for _, r := range env {
+			envWidth = max(envWidth, len(r.label))
+		}
+		b.WriteString("\nEnvironment (a flag wins over its variable, which wins over the\nconfiguration file):\n")
+		writeRows(&b, env, envWidth)
+		b.WriteString("\nRun 'dstack-secrets help COMMAND' or 'dstack-secrets COMMAND -h' for the\narguments of a command.\n")
 	}
 	return b.String()
+}
+
+// environmentRows describes the environment variables that dstack-secrets
+// and its backends read, for the root help.
+func environmentRows() []helpRow {
+	return []helpRow{
+		{secrets.ConfigEnvVar, "The configuration file, as --config"},
+		{projectEnvVar, "The project, as --project"},
+		{repoEnvVar, "The repository, as --repo"},
+		{file.PassphraseEnvVar, "The passphrase of a file project with passphrase: true (else it is asked for at a terminal)"},
+		{keyring.PasswordEnvVar, "The password of the keyring backend's encrypted-file keychain"},
+		{vault.RoleIDEnvVar, "The AppRole role id (vault backend, auth: approle)"},
+		{vault.SecretIDEnvVar, "The AppRole secret id (vault backend, auth: approle)"},
+		{"VAULT_ADDR, VAULT_TOKEN", "The Vault server and token, as for the vault CLI; also VAULT_NAMESPACE, VAULT_CACERT and the other VAULT_* variables"},
+	}
+}
+
+func (a *app) helpCommand() *ffcli.Command {
+	fs := a.newFlagSet("help")
+	return &ffcli.Command{
+		Name:       "help",
+		ShortUsage: "dstack-secrets help [-h] [COMMAND]",
+		ShortHelp:  "Show the help of a command (same as COMMAND -h)",
+		LongHelp: `Shows the help of COMMAND, the same text as 'dstack-secrets COMMAND -h';
+without COMMAND, the list of commands ('dstack-secrets -h').
+
+Positional Arguments:
+  COMMAND            The command to describe`,
+		FlagSet: fs,
+		Exec: func(ctx context.Context, args []string) error {
+			pos, err := a.positional(fs, args, 0, 1, "[COMMAND]")
+			if err != nil {
+				return err
+			}
+			c := a.root
+			if len(pos) == 1 {
+				if c = findCommand(a.cmds, pos[0]); c == nil {
+					return unknownCommand(pos[0], a.cmds)
+				}
+			}
+			_, err = fmt.Fprint(a.Stdout, a.usage(c))
+			return err
+		},
+	}
 }
 
 // helpRow is one described flag.

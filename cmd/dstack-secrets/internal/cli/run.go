@@ -228,7 +228,7 @@ func (a *app) runChild(ctx context.Context, args []string, env []string, redacto
 	path, err := exec.LookPath(args[0])
 	if err != nil {
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
-			return exitError{code: ExitNotFound, msg: "run: command not found (the first argument after 'run' names no executable program; check its spelling and PATH)"}
+			return exitError{code: ExitNotFound, msg: fmt.Sprintf("run: command %q not found (check its spelling and PATH)", args[0])}
 		}
 		reason := err
 		var ee *exec.Error
