@@ -107,7 +107,7 @@ func badInputs() []badInput {
 		{category: "Flags and arguments", input: "`add` with three arguments", args: []string{"add", "A", "v", "extra"}, code: 2, want: "too many"},
 		{category: "Flags and arguments", input: "`delete` without NAME", args: []string{"delete"}, code: 2, want: "missing"},
 		{category: "Flags and arguments", input: "`list` with an argument", args: []string{"list", "extra"}, code: 2, want: "too many"},
-		{category: "Flags and arguments", input: "`--project` without a value", args: []string{"list", "--project"}, code: 2, want: "needs an argument"},
+		{category: "Flags and arguments", input: "`--project` without a value", args: []string{"list", "--project"}, code: 2, want: "flag --project needs a value"},
 		{category: "Flags and arguments", input: "`--project` not a valid project name", args: []string{"list", "--project", "a/b"}, code: 1, want: "project"},
 		{category: "Flags and arguments", input: "`--project` unknown (no config file)", args: []string{"list", "--project", "nope"}, code: 1, want: "nope"},
 		{category: "Flags and arguments", input: "overwrite without `-y`, no terminal", args: []string{"add", "EXISTING", "v"}, code: 1, want: "-y"},

@@ -153,7 +153,7 @@ func TestSecrecy(t *testing.T) {
 	if hasCommand(s, "run") {
 		steps = append(steps,
 			step{name: "run a failing child", args: []string{"run", "--", "/bin/false"}},
-			step{name: "run a missing program", args: []string{"run", "--", "/nonexistent/" + m}},
+			step{name: "run a missing program (the value is an argument; the program name is printed)", args: []string{"run", "--", "/nonexistent/prog", m}},
 			step{name: "run a child that prints its environment", args: []string{"run", "--", "/usr/bin/env"}, printsValue: true},
 		)
 	}
