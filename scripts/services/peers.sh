@@ -4,7 +4,8 @@
 # set -euo pipefail); defines
 #
 #   peers_install   installs the Debian packages python3-dotenv (run with
-#                   /usr/bin/python3), zsh and dash when missing (apt-get
+#                   /usr/bin/python3), zsh, dash and fish (the shells the
+#                   completion scripts are tested in) when missing (apt-get
 #                   update once when the package lists are empty or the
 #                   install fails), and npm-installs Node's dotenv at
 #                   PEERS_NODE_DOTENV_VERSION into a cache directory outside
@@ -20,7 +21,7 @@
 #
 # Works when sourced by a script running with set -euo pipefail.
 
-PEERS_PACKAGES=(python3-dotenv zsh dash)
+PEERS_PACKAGES=(python3-dotenv zsh dash fish)
 PEERS_NODE_DOTENV_VERSION=17.4.2
 PEERS_PYTHON=/usr/bin/python3
 

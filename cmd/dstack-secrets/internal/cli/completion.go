@@ -283,6 +283,9 @@ const bashCompletion = `# bash completion for dstack-secrets. Load it with
 #   ~/.local/share/bash-completion/completions/dstack-secrets
 _dstack_secrets() {
     local cur=${COMP_WORDS[COMP_CWORD]} i w n joining=0
+    # Right after "--flag=", COMP_WORDS ends with "=" but readline
+    # completes the empty word after it.
+    [[ $cur == "=" ]] && cur=
     local -a words=()
     for ((i = 1; i <= COMP_CWORD; i++)); do
         w=${COMP_WORDS[i]}
