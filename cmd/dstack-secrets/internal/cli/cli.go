@@ -20,6 +20,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
@@ -79,7 +80,8 @@ type app struct {
 	cmds []*ffcli.Command
 
 	// noticed holds the notices already printed (see notice).
-	noticed map[string]bool
+	noticeMu sync.Mutex
+	noticed  map[string]bool
 }
 
 // Run runs the CLI with args (without the program name) and returns the
@@ -219,11 +221,15 @@ func findCommand(cmds []*ffcli.Command, name string) *ffcli.Command {
 }
 
 // notice tells the user, once per invocation, about something that
-// happened on the way and that they must know about though the command
-// succeeds (a key that was created and must be backed up). It goes to
-// stderr, never stdout, so "get" and "export" output stays clean; during
-// shell completion stderr is discarded.
+// happened on the way and that they must know about even when the command
+// succeeds: a key file that was just created and must be backed up. It is
+// the CLI side of a backend's message hook (a func(string) in secrets.Env
+// that the file backend calls after creating a key), safe for concurrent
+// use. It writes to stderr, never stdout, so the output of "get" and
+// "export" stays clean; during shell completion stderr is discarded.
 func (a *app) notice(msg string) {
+	a.noticeMu.Lock()
+	defer a.noticeMu.Unlock()
 	if a.noticed[msg] {
 		return
 	}
