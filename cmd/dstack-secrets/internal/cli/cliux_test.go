@@ -379,6 +379,9 @@ func TestCompletions(t *testing.T) {
 	h.vars["DSTACK_SECRETS_PASSPHRASE"] = "pass"
 	h.want(h.run("", "add", "--project", "locked", "LOCKED", marker), 0, "")
 	delete(h.vars, "DSTACK_SECRETS_PASSPHRASE")
+	solo := filepath.Join(h.home, "solo.yml")
+	os.WriteFile(solo, []byte("projects:\n  solo:\n    backend: file\n    options:\n      dir: "+filepath.Join(h.home, "solo")+"\n"), 0o600)
+	h.want(h.run("", "--config", solo, "add", "SOLO_KEY", marker), 0, "")
 	snapshot := func() map[string]string {
 		files := map[string]string{}
 		filepath.WalkDir(h.home, func(path string, d os.DirEntry, err error) error {
@@ -418,6 +421,8 @@ func TestCompletions(t *testing.T) {
 		{[]string{"--project", ""}, "words", []string{"laptop", "locked", "team"}},
 		{[]string{"list", "--project", "t"}, "words", []string{"team"}},
 		{[]string{"list", "--project=l"}, "words", []string{"--project=laptop", "--project=locked"}},
+		{[]string{"--config", "~/solo.yml", "--project", ""}, "words", []string{"solo"}},
+		{[]string{"--config=~/solo.yml", "get", ""}, "words", []string{"SOLO_KEY"}},
 		{[]string{"copy", "--to-project", ""}, "words", []string{"laptop", "locked", "team"}},
 		{[]string{"--config", ""}, "files", nil},
 		{[]string{"--config=~/x"}, "files", nil},

@@ -142,6 +142,15 @@ func (a *app) completions(ctx context.Context, words []string) (mode string, can
 			}
 		}
 	}
+	// The shell passes the words as typed: a path given as ~/... was not
+	// expanded, as it is when the command runs.
+	for _, p := range []*string{&a.configPath, &a.repo} {
+		if strings.HasPrefix(*p, "~/") {
+			if expanded, err := secrets.ExpandHome(a.env, *p); err == nil {
+				*p = expanded
+			}
+		}
+	}
 	cur := words[len(words)-1]
 	if expect != nil {
 		return a.flagValues(ctx, cmd, expect.Name, "", cur)
@@ -224,16 +233,6 @@ func (a *app) flagValues(ctx context.Context, cmd *ffcli.Command, name, prefix, 
 // or none when the store cannot be opened in completeTimeout without
 // asking anything.
 func (a *app) secretNames(ctx context.Context) []string {
-	if strings.HasPrefix(a.configPath, "~/") {
-		if expanded, err := secrets.ExpandHome(a.env, a.configPath); err == nil {
-			a.configPath = expanded
-		}
-	}
-	if strings.HasPrefix(a.repo, "~/") {
-		if expanded, err := secrets.ExpandHome(a.env, a.repo); err == nil {
-			a.repo = expanded
-		}
-	}
 	ctx, cancel := context.WithTimeout(ctx, completeTimeout)
 	defer cancel()
 	var names []string
