@@ -78,6 +78,7 @@ func TestUnknownCommandsAndFlags(t *testing.T) {
 		{[]string{"run", "--no-overide", "true"}, "run: unknown flag --no-overide (did you mean --no-override?)", nil},
 		{[]string{"add", "--force", "A", "v"}, "add: unknown flag --force (run", []string{"did you mean", "'--'"}},
 		{[]string{"delete", "--yse", "K"}, "delete: unknown flag --yse (did you mean --yes?)", nil},
+		{[]string{"list", "--version"}, "list: unknown flag --version (it goes before the command: dstack-secrets --version)", nil},
 		// Anything that does not look like a long flag may be a value:
 		// not named, and '--' is the way to pass it.
 		{[]string{"add", "K", "-" + marker}, "add: unknown flag (to pass an argument that starts with '-', such as a value, put it after '--')", nil},

@@ -93,6 +93,9 @@ func flagErrorText(fs *flag.FlagSet, err error, args []string) string {
 				cmd = ""
 			}
 			text := cmd + "unknown flag " + arg
+			if name == "version" {
+				return text + " (it goes before the command: dstack-secrets --version)"
+			}
 			if s := suggest(name, flagNames(fs), nil); s != "" {
 				text += " (did you mean " + dashed(s) + "?)"
 			}
