@@ -47,7 +47,7 @@ func TestSuggest(t *testing.T) {
 	commands := commandList((&app{}).commands())
 	for typed, want := range map[string]string{
 		"lsit": "list", "lits": "list", "ad": "add", "dlete": "delete", "gte": "get", "improt": "import",
-		"exprot": "export", "rnu": "run", "cpy": "copy", "rendr": "render", "hlep": "help",
+		"exprot": "export", "rnu": "run", "cpy": "copy", "rendr": "render", "redcat": "redact", "hlep": "help",
 		"verison": "version", "completoin": "completion", "ls": "list", "rm": "delete", "set": "add",
 		"bogus": "", "x": "", "frobnicate": "", "": "", "listing": "",
 	} {
@@ -68,7 +68,7 @@ func TestUnknownCommandsAndFlags(t *testing.T) {
 	}{
 		{[]string{"lsit"}, `unknown command "lsit" (did you mean list?) (run 'dstack-secrets -h' for usage)`, nil},
 		{[]string{"ls"}, `unknown command "ls" (did you mean list?)`, nil},
-		{[]string{"frobnicate"}, `unknown command "frobnicate" (commands: list, add, delete, get, import, export, run, copy, render, help, version, completion)`, nil},
+		{[]string{"frobnicate"}, `unknown command "frobnicate" (commands: list, add, delete, get, import, export, run, copy, render, redact, help, version, completion)`, nil},
 		{[]string{"ls\x1b[2J"}, `unknown command "ls\x1b[2J"`, []string{"\x1b"}},
 		{[]string{"help", "lsit"}, `unknown command "lsit" (did you mean list?)`, nil},
 		{[]string{"--versoin"}, "dstack-secrets: unknown flag --versoin (did you mean --version?) (run 'dstack-secrets -h' for usage)", []string{"'--'"}},
@@ -395,7 +395,7 @@ func TestCompletions(t *testing.T) {
 		return files
 	}
 	before := snapshot()
-	all := []string{"list", "add", "delete", "get", "import", "export", "run", "copy", "render", "help", "version", "completion"}
+	all := []string{"list", "add", "delete", "get", "import", "export", "run", "copy", "render", "redact", "help", "version", "completion"}
 	for _, tc := range []struct {
 		words []string
 		mode  string
@@ -432,6 +432,9 @@ func TestCompletions(t *testing.T) {
 		{[]string{"import", "--format", "d"}, "words", []string{"docker", "dotenv"}},
 		{[]string{"import", ""}, "files", nil},
 		{[]string{"render", "-o", ""}, "files", nil},
+		{[]string{"redact", ""}, "files", nil},
+		{[]string{"redact", "--mask-format", ""}, "words", []string{"stars", "name"}},
+		{[]string{"run", "--mask-format=n"}, "words", []string{"--mask-format=name"}},
 		{[]string{"run", ""}, "commands", nil},
 		{[]string{"run", "--no-override", "--", ""}, "commands", nil},
 		{[]string{"run", "env", ""}, "files", nil},

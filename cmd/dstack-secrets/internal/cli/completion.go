@@ -34,6 +34,9 @@ const (
 	modeCommands = "commands" // the shell's command names (run COMMAND)
 )
 
+// maskFormats are the values of --mask-format (run, redact).
+var maskFormats = []string{"stars", "name"}
+
 // shells are the shells "completion" writes a script for.
 var shells = []string{"bash", "zsh", "fish"}
 
@@ -193,7 +196,7 @@ func (a *app) completions(ctx context.Context, words []string) (mode string, can
 		}
 	case "run":
 		return modeCommands, nil
-	case "import", "render":
+	case "import", "render", "redact":
 		if len(pos) == 0 {
 			return modeFiles, nil
 		}
@@ -220,6 +223,8 @@ func (a *app) flagValues(ctx context.Context, cmd *ffcli.Command, name, prefix, 
 		return modeFiles, nil
 	case "repo":
 		return modeDirs, nil
+	case "mask-format":
+		return modeWords, withPrefix(maskFormats, cur, prefix)
 	case "format":
 		if cmd != nil && cmd.Name == "import" {
 			return modeWords, withPrefix(envfmt.Builtin().ReadableNames(), cur, prefix)
