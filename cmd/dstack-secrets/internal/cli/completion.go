@@ -47,8 +47,8 @@ func (a *app) completionCommand() *ffcli.Command {
 		ShortUsage: "dstack-secrets completion [-h] bash|zsh|fish",
 		ShortHelp:  "Print a shell completion script (bash, zsh, fish)",
 		LongHelp: `Prints the completion script of a shell. It completes commands, flags,
-project names (from the configuration file) and, for get and delete, the
-names of the secrets of the current repository; values are never read.
+project names (from the configuration file) and, for get, delete and copy,
+the names of the secrets of the current repository; values are never read.
 
   bash  add to ~/.bashrc:  source <(dstack-secrets completion bash)
   zsh   add to ~/.zshrc, after compinit:
