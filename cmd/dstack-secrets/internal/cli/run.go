@@ -160,9 +160,6 @@ func runWithSecrets(ctx context.Context, a *app, in runInput) error {
 			opts.Format = redact.FormatName
 		}
 		redactor = redact.New(values, opts)
-		if skipped := redactor.Skipped(); len(skipped) > 0 {
-			fmt.Fprintf(a.Stderr, "dstack-secrets: note: not masked in the output (shorter than %d bytes): %s\n", redact.DefaultMinLength, secrets.NameList(skipped))
-		}
 	}
 	return a.runChild(ctx, in.Command, env, redactor)
 }
@@ -236,6 +233,9 @@ func (a *app) runChild(ctx context.Context, args []string, env []string, redacto
 			reason = ee.Err
 		}
 		return exitError{code: ExitCannotExecute, msg: fmt.Sprintf("run: the command cannot be executed: %v (the first argument after 'run' must name an executable program)", reason)}
+	}
+	if skipped := redactor.Skipped(); len(skipped) > 0 {
+		fmt.Fprintf(a.Stderr, "dstack-secrets: note: not masked in the output (shorter than %d bytes): %s\n", redact.DefaultMinLength, secrets.NameList(skipped))
 	}
 	cmd := exec.Command(path, args[1:]...)
 	cmd.Args[0] = args[0]
