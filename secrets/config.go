@@ -214,19 +214,25 @@ func LoadConfig(path string) (*Config, error) {
 	return cfg, nil
 }
 
-// ParseConfig parses and validates a configuration document. An empty
-// document gives DefaultConfig.
+// errNoProjects is the error of a configuration document without projects.
+var errNoProjects = fmt.Errorf("%w: the configuration defines no projects (is the file empty or cut short?); define one under \"projects:\", e.g. \"projects: {main: {backend: file}}\", or delete the file to use the implicit project %q (the local file store)", ErrInvalidConfig, DefaultProjectName)
+
+// ParseConfig parses and validates a configuration document. A document
+// that defines no projects (empty, only comments, or cut short like
+// "default_project:") is an error wrapping ErrInvalidConfig: an existing
+// configuration file never silently falls back to DefaultConfig, which
+// applies only when there is no file at all (LoadConfigFor).
 func ParseConfig(data []byte) (*Config, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("%w: not valid YAML: %s", ErrInvalidConfig, yamlErrorText(err))
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return DefaultConfig(), nil
+		return nil, errNoProjects
 	}
 	root := doc.Content[0]
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
-		return DefaultConfig(), nil
+		return nil, errNoProjects
 	}
 	if err := checkKeys(root, "the top level", "default_project", "projects"); err != nil {
 		return nil, err
@@ -247,7 +253,11 @@ func ParseConfig(data []byte) (*Config, error) {
 				}
 				return nil, fmt.Errorf("%w: line %d: projects must be a mapping of project names to settings", ErrInvalidConfig, val.Line)
 			}
-			cfg.Projects = map[string]ProjectConfig{}
+			cfg.Projects = make(map[string]ProjectConfig, len(val.Content)/2)
+			// Project names are ASCII (ValidateProject), so lower-casing
+			// them finds every pair that differs only in letter case, in
+			// one pass.
+			folded := make(map[string]string, len(val.Content)/2)
 			for j := 0; j+1 < len(val.Content); j += 2 {
 				pk, pv := val.Content[j], val.Content[j+1]
 				if err := ValidateProject(pk.Value); err != nil {
@@ -256,11 +266,10 @@ func ParseConfig(data []byte) (*Config, error) {
 				if _, dup := cfg.Projects[pk.Value]; dup {
 					return nil, fmt.Errorf("%w: line %d: project %q is defined twice", ErrInvalidConfig, pk.Line, pk.Value)
 				}
-				for other := range cfg.Projects {
-					if strings.EqualFold(other, pk.Value) {
-						return nil, fmt.Errorf("%w: line %d: projects %q and %q differ only in letter case; on case-insensitive file systems they would share files, so rename one", ErrInvalidConfig, pk.Line, other, pk.Value)
-					}
+				if other, ok := folded[strings.ToLower(pk.Value)]; ok {
+					return nil, fmt.Errorf("%w: line %d: projects %q and %q differ only in letter case; on case-insensitive file systems they would share files, so rename one", ErrInvalidConfig, pk.Line, other, pk.Value)
 				}
+				folded[strings.ToLower(pk.Value)] = pk.Value
 				pc, err := parseProject(pk.Value, pv)
 				if err != nil {
 					return nil, err
@@ -270,11 +279,10 @@ func ParseConfig(data []byte) (*Config, error) {
 		}
 	}
 	if len(cfg.Projects) == 0 {
-		def := DefaultConfig()
-		if cfg.DefaultProject != "" && cfg.DefaultProject != DefaultProjectName {
-			return nil, fmt.Errorf("%w: default_project %q is not defined under projects", ErrUnknownProject, cfg.DefaultProject)
+		if cfg.DefaultProject != "" {
+			return nil, fmt.Errorf("%w: default_project %q is not defined under projects, and no project is", ErrUnknownProject, cfg.DefaultProject)
 		}
-		return def, nil
+		return nil, errNoProjects
 	}
 	if cfg.DefaultProject != "" {
 		if _, ok := cfg.Projects[cfg.DefaultProject]; !ok {
