@@ -106,7 +106,7 @@ func (c *checked) where(name string) string {
 	w := fmt.Sprintf("%v (backend %s", c.info.Scope, c.backend())
 	if l, ok := c.d.(Locator); ok && name != "" {
 		if loc := l.Locate(name); loc != "" {
-			w += ", " + loc
+			w += ", " + Printable(loc)
 		}
 	}
 	return w + ")"

@@ -143,7 +143,7 @@ func typeName(t reflect.Type) string {
 func yamlErrorText(err error) string {
 	s := strings.TrimPrefix(err.Error(), "yaml: ")
 	s = strings.ReplaceAll(s, "unmarshal errors:\n  ", "")
-	return strings.ReplaceAll(s, "\n  ", "; ")
+	return Printable(strings.ReplaceAll(s, "\n  ", "; "))
 }
 
 // DefaultConfig returns the configuration used when there is no
@@ -190,7 +190,7 @@ func LoadConfigFor(env Env, override string) (*Config, error) {
 		if override == "" {
 			source = "$" + ConfigEnvVar
 		}
-		return nil, fmt.Errorf("%w: configuration file %s (named by %s) does not exist; create it or unset %s", ErrInvalidConfig, path, source, source)
+		return nil, fmt.Errorf("%w: configuration file %s (named by %s) does not exist; create it or unset %s", ErrInvalidConfig, Printable(path), source, source)
 	}
 	return cfg, err
 }
@@ -208,7 +208,7 @@ func LoadConfig(path string) (*Config, error) {
 	}
 	cfg, err := ParseConfig(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", Printable(path), err)
 	}
 	cfg.Path = path
 	return cfg, nil
@@ -377,7 +377,7 @@ func (c *Config) source() string {
 	if c.Path == "" {
 		return "the implicit configuration (no configuration file; create ~/.dstack/secrets.yml to define projects)"
 	}
-	return c.Path
+	return Printable(c.Path)
 }
 
 // ExpandHome replaces a leading "~/" (or a lone "~") in path with the home

@@ -44,7 +44,7 @@ func DetectRepository(dir string) (string, error) {
 		}
 		cur = parent
 	}
-	return "", fmt.Errorf("%w: %s is not inside a git repository; cd into the repository whose secrets you want, or pass --repo (a remote URL such as github.com/org/repo, or a repository path)", ErrNotInRepository, abs)
+	return "", fmt.Errorf("%w: %s is not inside a git repository; cd into the repository whose secrets you want, or pass --repo (a remote URL such as github.com/org/repo, or a repository path)", ErrNotInRepository, Printable(abs))
 }
 
 // repositoryAt reports whether top holds a .git entry and, if so, the
@@ -56,18 +56,18 @@ func repositoryAt(top string) (string, bool, error) {
 		return "", false, nil
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("%w: cannot read %s: %v", ErrNotInRepository, dotgit, err)
+		return "", false, fmt.Errorf("%w: cannot read %s: %v", ErrNotInRepository, Printable(dotgit), err)
 	}
 	gitDir := dotgit
 	if !fi.IsDir() {
 		data, err := os.ReadFile(dotgit)
 		if err != nil {
-			return "", false, fmt.Errorf("%w: cannot read %s: %v", ErrNotInRepository, dotgit, err)
+			return "", false, fmt.Errorf("%w: cannot read %s: %v", ErrNotInRepository, Printable(dotgit), err)
 		}
 		line, _, _ := strings.Cut(string(data), "\n")
 		target, ok := strings.CutPrefix(strings.TrimSpace(line), "gitdir:")
 		if !ok {
-			return "", false, fmt.Errorf("%w: %s is a file without a \"gitdir:\" line; is the repository damaged?", ErrNotInRepository, dotgit)
+			return "", false, fmt.Errorf("%w: %s is a file without a \"gitdir:\" line; is the repository damaged?", ErrNotInRepository, Printable(dotgit))
 		}
 		gitDir = resolvePath(top, strings.TrimSpace(target))
 	}
@@ -96,7 +96,7 @@ func repositoryAt(top string) (string, bool, error) {
 	}
 	id, err := NormalizeRepository(remote)
 	if err != nil {
-		return "", false, fmt.Errorf("the origin remote of %s: %w", mainTop, err)
+		return "", false, fmt.Errorf("the origin remote of %s: %w", Printable(mainTop), err)
 	}
 	return id, true, nil
 }
@@ -116,7 +116,7 @@ func originURL(configPath string) (string, error) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("%w: cannot read %s: %v", ErrNotInRepository, configPath, err)
+		return "", fmt.Errorf("%w: cannot read %s: %v", ErrNotInRepository, Printable(configPath), err)
 	}
 	return gitConfigValue(data, "remote", "origin", "url"), nil
 }
@@ -307,7 +307,7 @@ func NormalizeRepository(s string) (string, error) {
 			return "", fmt.Errorf("%w: cannot parse repository URL: %v", ErrInvalidScope, redactURLError(err))
 		}
 		if u.Host != "" && u.Host != "localhost" {
-			return "", fmt.Errorf("%w: file URLs naming a host (%s) are not supported; use the path of the repository as this machine sees it", ErrInvalidScope, u.Host)
+			return "", fmt.Errorf("%w: file URLs naming a host (%s) are not supported; use the path of the repository as this machine sees it", ErrInvalidScope, Printable(u.Host))
 		}
 		lp := u.Path
 		if len(lp) >= 3 && lp[0] == '/' && lp[2] == ':' && (lp[1]|0x20 >= 'a' && lp[1]|0x20 <= 'z') {
@@ -337,7 +337,7 @@ func NormalizeRepository(s string) (string, error) {
 			return "", fmt.Errorf("%w: %q is neither a repository URL (such as github.com/org/repo) nor a path (start a relative path with ./)", ErrInvalidScope, printableName(s))
 		}
 		if !strings.ContainsAny(first, ".:") && first != "localhost" && !strings.Contains(rest, "/") {
-			return "", fmt.Errorf("%w: %q has no host; write the repository with its host, such as github.com/%s (a relative path starts with ./)", ErrInvalidScope, printableName(s), printableName(s))
+			return "", fmt.Errorf("%w: %q has no host; write the repository with its host, such as github.com/%s (a relative path starts with ./)", ErrInvalidScope, printableName(s), Printable(printableName(s)))
 		}
 		host, p = first, rest
 	}

@@ -104,7 +104,7 @@ func ResolveRepository(repo, dir string) (string, error) {
 		}
 		fi, err := os.Stat(p)
 		if err != nil || !fi.IsDir() {
-			return "", fmt.Errorf("%w: --repo %s is not a directory; give a repository directory or a remote URL such as github.com/org/repo", ErrNotInRepository, repo)
+			return "", fmt.Errorf("%w: --repo %s is not a directory; give a repository directory or a remote URL such as github.com/org/repo", ErrNotInRepository, Printable(repo))
 		}
 		return DetectRepository(p)
 	}

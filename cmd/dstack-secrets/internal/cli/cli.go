@@ -233,7 +233,9 @@ func (a *app) fail(err error) int {
 		}
 		return ee.code
 	}
-	fmt.Fprintf(a.Stderr, "dstack-secrets: %v\n", err)
+	// Errors may echo text from files and servers: escape what a terminal
+	// would interpret.
+	fmt.Fprintf(a.Stderr, "dstack-secrets: %s\n", secrets.PrintableText(err.Error()))
 	return ExitFailure
 }
 
