@@ -1,6 +1,21 @@
 package reliability
 
-import "path/filepath"
+import (
+	"context"
+	"path/filepath"
+
+	"github.com/dstackai/dstack-secrets/secrets"
+)
+
+// foreignSecret stores a secret straight into the backend, past the
+// checks, as another tool writing the store would.
+func foreignSecret(name, value string) func(s *sandbox) {
+	return func(s *sandbox) {
+		if err := secrets.Unwrap(s.store()).Set(context.Background(), name, value); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+}
 
 // homeConfig writes the default configuration file ~/.dstack/secrets.yml.
 func homeConfig(content string) func(s *sandbox) {
@@ -12,5 +27,18 @@ func hardeningRows() []badInput {
 	return []badInput{
 		{category: "Configuration files", input: "empty configuration file (`~/.dstack/secrets.yml`)", setup: homeConfig(""), args: []string{"add", "A", "v"}, code: 1, want: "defines no projects"},
 		{category: "Configuration files", input: "configuration file cut short to `default_project:`", setup: homeConfig("default_project:\n"), args: []string{"add", "A", "v"}, code: 1, want: "defines no projects"},
+		{category: "Configuration files", input: "`allow_unsafe_names` with a name that is not unsafe", setup: cfgFile("projects:\n  a:\n    backend: file\n    allow_unsafe_names: [API_TOKEN]\n"), args: withConfig("list"), code: 1, want: "not an unsafe name"},
+		{category: "Names that take over a process", input: "`BASH_ENV` (a script every bash runs)", args: []string{"add", "-y", "BASH_ENV", "/tmp/evil"}, code: 1, want: "allow_unsafe_names"},
+		{category: "Names that take over a process", input: "`ld_preload` (any letter case)", args: []string{"add", "ld_preload", "/tmp/evil.so"}, code: 1, want: "ld_preload"},
+		{category: "Names that take over a process", input: "`NODE_OPTIONS` in an imported file", stdin: "A=1\nNODE_OPTIONS=--require=/tmp/x.js\n", args: []string{"import", "-"}, code: 1, want: "NODE_OPTIONS"},
+		{category: "Names that take over a process", input: "copy of `PATH` to a project that does not allow it", setup: func(s *sandbox) {
+			foreignSecret("PATH", "/tmp/evil/bin")(s)
+			cfgFile("default_project: default\nprojects:\n  default:\n    backend: file\n    allow_unsafe_names: [PATH]\n  other:\n    backend: file\n    options:\n      dir: /tmp/dstack-secrets-reliability-never-created\n")(s)
+		}, args: withConfig("copy", "--to-project", "other", "PATH"), code: 1, want: "PATH"},
+		{category: "Names that take over a process", input: "`run` with a `PATH` secret written by another tool", setup: foreignSecret("PATH", "/tmp/evil/bin"), args: []string{"run", "--", "true"}, code: 1, want: "was not started"},
+		{category: "Names that take over a process", input: "`run` with `GIT_SSH_COMMAND` and `LD_PRELOAD` written by another tool", setup: func(s *sandbox) {
+			foreignSecret("GIT_SSH_COMMAND", "evil")(s)
+			foreignSecret("LD_PRELOAD", "/tmp/evil.so")(s)
+		}, args: []string{"run", "--", "true"}, code: 1, want: "GIT_SSH_COMMAND, LD_PRELOAD"},
 	}
 }

@@ -1,9 +1,16 @@
 package reliability
 
 import (
+	"context"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/vault/api"
+
+	"github.com/dstackai/dstack-secrets/secrets"
 )
 
 // TestTerminalEscapes: a repository whose origin URL holds terminal escape
@@ -33,4 +40,81 @@ func TestTerminalEscapes(t *testing.T) {
 			t.Errorf("%q: the escaped identity is not shown: %q", args, r.stderr)
 		}
 	}
+}
+
+// TestUnsafeNameTakeover: a BASH_ENV secret, written into the store by
+// another tool (straight into the backend, or into a shared Vault path with
+// Vault's own API), would make every bash that run starts execute a script
+// of the writer's choice. run refuses to start the command, naming the
+// variable; the project's allow_unsafe_names lifts it.
+func TestUnsafeNameTakeover(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("bash is not installed")
+	}
+	check := func(t *testing.T, s *sandbox, pwned string, cfgArgs []string, allowCfg func()) {
+		t.Helper()
+		r := s.run("", append(cfgArgs, "run", "--", bash, "-c", "true")...)
+		if _, err := os.Stat(pwned); err == nil {
+			t.Fatalf("BASH_ENV ran its script in the command that run started (exit %d, %s)", r.code, r.stderr)
+		}
+		if r.code != 1 || !strings.Contains(r.stderr, "BASH_ENV") || !strings.Contains(r.stderr, "allow_unsafe_names") {
+			t.Errorf("run with a BASH_ENV secret: exit %d, %q", r.code, r.stderr)
+		}
+		if allowCfg == nil {
+			return
+		}
+		allowCfg()
+		r = s.run("", append(cfgArgs, "run", "--", bash, "-c", "true")...)
+		if _, err := os.Stat(pwned); r.code != 0 || err != nil {
+			t.Errorf("allowed by allow_unsafe_names: exit %d (%s), script ran: %v", r.code, r.stderr, err == nil)
+		}
+	}
+	evilScript := func(s *sandbox) (script, pwned string) {
+		pwned = filepath.Join(s.tmp, "pwned")
+		script = filepath.Join(s.tmp, "evil.sh")
+		writeFile(t, script, "touch "+pwned+"\n", 0o755)
+		return script, pwned
+	}
+
+	t.Run("file", func(t *testing.T) {
+		s := newSandbox(t)
+		script, pwned := evilScript(s)
+		if err := secrets.Unwrap(s.store()).Set(context.Background(), "BASH_ENV", script); err != nil {
+			t.Fatal(err)
+		}
+		cfg := filepath.Join(s.root, "secrets.yml")
+		check(t, s, pwned, nil, func() {
+			writeFile(t, cfg, "projects:\n  default:\n    backend: file\n    allow_unsafe_names: [BASH_ENV]\n", 0o600)
+			s.env = map[string]string{"DSTACK_SECRETS_CONFIG": cfg}
+		})
+		// The CLI's writers refuse the name.
+		s.env = nil
+		if r := s.run("", "add", "-y", "LD_PRELOAD", "/tmp/evil.so"); r.code != 1 || !strings.Contains(r.stderr, "LD_PRELOAD") {
+			t.Errorf("add LD_PRELOAD: exit %d, %q", r.code, r.stderr)
+		}
+	})
+
+	t.Run("vault", func(t *testing.T) {
+		srv := sharedVault(t)
+		s := newSandbox(t)
+		script, pwned := evilScript(s)
+		prefix := "unsafe-" + randomHex(t)
+		client, err := api.NewClient(&api.Config{Address: srv.addr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		client.SetToken(srv.token)
+		// Another tool writes the shared path: Vault's API, no checks.
+		if _, err := client.KVv2("secret").Put(context.Background(), prefix+"/default/"+repoID+"/BASH_ENV", map[string]any{"value": script}); err != nil {
+			t.Fatal(err)
+		}
+		cfg := filepath.Join(s.root, "secrets.yml")
+		project := "projects:\n  default:\n    backend: vault\n    options:\n      address: " + srv.addr + "\n      mount: secret\n      prefix: " + prefix + "\n      kv_version: 2\n"
+		writeFile(t, cfg, project, 0o600)
+		s.env = map[string]string{"VAULT_TOKEN": srv.token}
+		check(t, s, pwned, []string{"--config", cfg}, func() {
+			writeFile(t, cfg, project+"    allow_unsafe_names: [BASH_ENV]\n", 0o600)
+		})
+	})
 }

@@ -18,6 +18,9 @@ type Info struct {
 	Backend string
 	// Scope is the project and repository the store holds.
 	Scope Scope
+	// AllowUnsafeNames are names on the deny list of UnsafeName that the
+	// project allows anyway (allow_unsafe_names in its configuration).
+	AllowUnsafeNames []string
 }
 
 // Locator is an optional interface for stores that can say where a secret
@@ -45,15 +48,25 @@ type Locator interface {
 //     (and it does not answer errors.ErrUnsupported), and otherwise the
 //     fallbacks described at Create, GetAll and SetMany. io.Closer closes
 //     the backend once.
+//   - Writes (Set, Create, SetMany) refuse names that would take over the
+//     programs that get them (UnsafeName), unless info.AllowUnsafeNames
+//     lists them.
 //
 // Every backend's Open applies Wrap, and Registry.Open applies it to what
 // an opener returns, so a backend never repeats these checks. Wrapping a
 // store returned by Wrap returns it unchanged. Unwrap gives the backend's
 // own store back, for backend-specific methods.
+//
+// Wrapping a store returned by Wrap returns it unchanged except that the
+// names of info.AllowUnsafeNames are allowed too: Registry.Open adds the
+// project's allow_unsafe_names this way to the store a backend's Open
+// wrapped.
 func Wrap(s Store, info Info) Store {
 	if c, ok := s.(*checked); ok {
+		c.allow(info.AllowUnsafeNames)
 		return c
 	}
+	info.AllowUnsafeNames = slices.Clone(info.AllowUnsafeNames)
 	return &checked{d: s, info: info}
 }
 
@@ -68,11 +81,12 @@ func Unwrap(s Store) Store {
 
 // checked is the store returned by Wrap.
 type checked struct {
-	d      Store
-	info   Info
-	closed atomic.Bool
-	once   sync.Once
-	cerr   error
+	d       Store
+	info    Info
+	allowMu sync.Mutex // guards info.AllowUnsafeNames
+	closed  atomic.Bool
+	once    sync.Once
+	cerr    error
 }
 
 var (
@@ -180,7 +194,7 @@ func (c *checked) Get(ctx context.Context, name string) (string, error) {
 
 // Set implements Store.
 func (c *checked) Set(ctx context.Context, name, value string) error {
-	if err := validatePair(name, value); err != nil {
+	if err := c.validateWrite(name, value); err != nil {
 		return err
 	}
 	if err := c.ready(ctx); err != nil {
@@ -200,6 +214,14 @@ func (c *checked) Delete(ctx context.Context, name string) error {
 	return c.explain(name, c.d.Delete(ctx, name))
 }
 
+// validateWrite checks a name and value about to be written.
+func (c *checked) validateWrite(name, value string) error {
+	if err := validatePair(name, value); err != nil {
+		return err
+	}
+	return c.checkWritable(name)
+}
+
 func validatePair(name, value string) error {
 	if err := ValidateName(name); err != nil {
 		return err
@@ -211,7 +233,7 @@ func validatePair(name, value string) error {
 // it checks with Get and then calls Set, which can race with a concurrent
 // writer of the same name.
 func (c *checked) Create(ctx context.Context, name, value string) error {
-	if err := validatePair(name, value); err != nil {
+	if err := c.validateWrite(name, value); err != nil {
 		return err
 	}
 	if err := c.ready(ctx); err != nil {
@@ -279,7 +301,7 @@ func (c *checked) GetAll(ctx context.Context) (map[string]string, error) {
 func (c *checked) SetMany(ctx context.Context, values map[string]string, overwrite bool) error {
 	names := SortedNames(values)
 	for _, name := range names {
-		if err := validatePair(name, values[name]); err != nil {
+		if err := c.validateWrite(name, values[name]); err != nil {
 			return err
 		}
 	}

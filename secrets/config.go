@@ -57,6 +57,10 @@ type ProjectConfig struct {
 	Backend string `yaml:"backend"`
 	// Options are the backend's own options, decoded by the backend.
 	Options Options `yaml:"options"`
+	// AllowUnsafeNames lists secret names that UnsafeName refuses but that
+	// this project stores on purpose, e.g. [PATH]: its stores accept them
+	// and run hands them to the command.
+	AllowUnsafeNames []string `yaml:"allow_unsafe_names"`
 }
 
 // Options are a backend's options as written in the configuration file.
@@ -297,7 +301,7 @@ func parseProject(name string, n *yaml.Node) (ProjectConfig, error) {
 	if n.Kind != yaml.MappingNode {
 		return pc, fmt.Errorf("%w: line %d: project %q must be a mapping with a backend, e.g. \"backend: file\"", ErrInvalidConfig, n.Line, name)
 	}
-	if err := checkKeys(n, fmt.Sprintf("project %q", name), "backend", "options"); err != nil {
+	if err := checkKeys(n, fmt.Sprintf("project %q", name), "backend", "options", "allow_unsafe_names"); err != nil {
 		return pc, err
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -320,6 +324,22 @@ func parseProject(name string, n *yaml.Node) (ProjectConfig, error) {
 				return pc, fmt.Errorf("%w: line %d: options of project %q: %s", ErrInvalidConfig, val.Line, name, yamlErrorText(err))
 			}
 			pc.Options = opts
+		case "allow_unsafe_names":
+			if val.Tag == "!!null" {
+				continue
+			}
+			if val.Kind != yaml.SequenceNode {
+				return pc, fmt.Errorf("%w: line %d: allow_unsafe_names of project %q must be a list of names, e.g. [PATH]", ErrInvalidConfig, val.Line, name)
+			}
+			for _, item := range val.Content {
+				if item.Kind != yaml.ScalarNode {
+					return pc, fmt.Errorf("%w: line %d: allow_unsafe_names of project %q must be a list of names, e.g. [PATH]", ErrInvalidConfig, item.Line, name)
+				}
+				if err := ValidateAllowedUnsafeNames([]string{item.Value}); err != nil {
+					return pc, fmt.Errorf("line %d: project %q: %w", item.Line, name, err)
+				}
+				pc.AllowUnsafeNames = append(pc.AllowUnsafeNames, item.Value)
+			}
 		}
 	}
 	if pc.Backend == "" {

@@ -14,10 +14,14 @@ import (
 // true a secret replaces an inherited variable of the same name, as dstack's
 // runner does; with override false the inherited variable is kept.
 //
+// A secret whose name would take over the child (LD_PRELOAD, BASH_ENV,
+// PATH, ...: UnsafeName) is an error unless the project allows it, as
+// ChildValues describes.
+//
 // On error nothing is returned: a workflow never starts with only some of
 // its secrets.
 func Environ(ctx context.Context, s Store, base []string, override bool) ([]string, error) {
-	values, err := GetAll(ctx, s)
+	values, err := ChildValues(ctx, s)
 	if err != nil {
 		return nil, err
 	}

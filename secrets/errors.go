@@ -42,4 +42,8 @@ var (
 	ErrAuth = errors.New("authentication failed")
 	// ErrClosed: the store was closed; open a new one.
 	ErrClosed = errors.New("store is closed")
+	// ErrUnsafeName: a secret's name would let it take over the programs
+	// that get it (LD_PRELOAD, BASH_ENV, PATH, ...: see UnsafeName) and the
+	// project does not allow it.
+	ErrUnsafeName = errors.New("unsafe secret name")
 )

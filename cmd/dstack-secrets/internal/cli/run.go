@@ -120,7 +120,7 @@ func runWithSecrets(ctx context.Context, a *app, in runInput) error {
 	var values map[string]string
 	err := a.withStore(ctx, func(store secrets.Store, _ secrets.Resolved) error {
 		var err error
-		values, err = secrets.GetAll(ctx, store)
+		values, err = secrets.ChildValues(ctx, store)
 		return err
 	})
 	if err != nil {
