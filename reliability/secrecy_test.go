@@ -58,6 +58,9 @@ func TestSecrecy(t *testing.T) {
 		args   []string
 		// printsValue: stdout may hold the marker (get, run's child).
 		printsValue bool
+		// mustHide are credentials that must not appear even where values
+		// may (the environment of run's child).
+		mustHide []string
 	}
 	big := strings.Repeat("x", secrets.MaxValueSize) + m
 	storeBackup := func() func() {
@@ -117,6 +120,8 @@ func TestSecrecy(t *testing.T) {
 		step{name: "keyring file: create", env: map[string]string{"DSTACK_SECRETS_KEYRING_PASSWORD": pass1}, args: []string{"--config", keyringCfg, "add", "K", m}},
 		step{name: "keyring file: wrong password", env: map[string]string{"DSTACK_SECRETS_KEYRING_PASSWORD": pass2}, args: []string{"--config", keyringCfg, "get", "K"}},
 		step{name: "keyring file: no password", args: []string{"--config", keyringCfg, "list"}},
+		step{name: "keyring file: run env with the password in the environment", env: map[string]string{"DSTACK_SECRETS_KEYRING_PASSWORD": pass1}, args: []string{"--config", keyringCfg, "run", "--", "/usr/bin/env"}, printsValue: true, mustHide: []string{pass1}},
+		step{name: "passphrase project: run env with the passphrase in the environment", env: map[string]string{"DSTACK_SECRETS_PASSPHRASE": pass1}, args: []string{"--config", passCfg, "run", "--", "/usr/bin/env"}, printsValue: true, mustHide: []string{pass1}},
 	)
 	if addr, token := os.Getenv("DSTACK_SECRETS_TEST_VAULT_ADDR"), os.Getenv("DSTACK_SECRETS_TEST_VAULT_TOKEN"); addr != "" && token != "" {
 		liveCfg := cfg("vault-live.yml", "projects:\n  v:\n    backend: vault\n    options:\n      address: "+addr+"\n      prefix: secrecy-"+m+"\n")
@@ -126,6 +131,7 @@ func TestSecrecy(t *testing.T) {
 			step{name: "vault: add existing", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", liveCfg, "add", "C", m}},
 			step{name: "vault: get", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", liveCfg, "get", "C"}, printsValue: true},
 			step{name: "vault: run", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", liveCfg, "run", "--", "/bin/false"}},
+			step{name: "vault: run env with the token in the environment", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", liveCfg, "run", "--", "/usr/bin/env"}, printsValue: true, mustHide: []string{token}},
 		)
 	}
 	steps = append(steps,
@@ -183,6 +189,14 @@ func TestSecrecy(t *testing.T) {
 			if !st.printsValue && strings.Contains(out.String(), secret) {
 				t.Errorf("%s: a secret value appears on stdout", st.name)
 			}
+		}
+		for _, secret := range st.mustHide {
+			if strings.Contains(out.String()+errb.String(), secret) {
+				t.Errorf("%s: a store credential reaches the command's environment or the output", st.name)
+			}
+		}
+		if len(st.mustHide) > 0 && !strings.Contains(out.String(), m) {
+			t.Errorf("%s: the command did not get the secrets (exit %v): %s", st.name, cmd.ProcessState, errb.String())
 		}
 	}
 	if st, err := s.store().Get(context.Background(), "A"); err != nil || st != m {

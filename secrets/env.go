@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 )
 
@@ -16,7 +17,11 @@ import (
 //
 // A secret whose name would take over the child (LD_PRELOAD, BASH_ENV,
 // PATH, ...: UnsafeName) is an error unless the project allows it, as
-// ChildValues describes.
+// ChildValues describes. The variables that unlock stores
+// (CredentialEnvVars: VAULT_TOKEN, DSTACK_SECRETS_PASSPHRASE, ...) are
+// removed from base (DropCredentials): the child gets the repository's
+// secrets, not the key to every store, unless a secret of such a name is
+// stored, whose value it then gets.
 //
 // On error nothing is returned: a workflow never starts with only some of
 // its secrets.
@@ -25,7 +30,48 @@ func Environ(ctx context.Context, s Store, base []string, override bool) ([]stri
 	if err != nil {
 		return nil, err
 	}
-	return MergeEnviron(base, values, override), nil
+	return MergeEnviron(DropCredentials(base), values, override), nil
+}
+
+// credentialEnvVars are the variables CredentialEnvVars returns.
+var credentialEnvVars = []string{
+	"DSTACK_SECRETS_PASSPHRASE",       // the file backend's passphrase
+	"DSTACK_SECRETS_KEYRING_PASSWORD", // the keyring backend's file keychain
+	"VAULT_TOKEN",                     // Vault's token
+	"DSTACK_SECRETS_VAULT_ROLE_ID",    // Vault AppRole login
+	"DSTACK_SECRETS_VAULT_SECRET_ID",  // Vault AppRole login
+}
+
+// CredentialEnvVars returns the environment variables through which the
+// built-in backends get the credentials that unlock a store:
+// DSTACK_SECRETS_PASSPHRASE, DSTACK_SECRETS_KEYRING_PASSWORD, VAULT_TOKEN,
+// DSTACK_SECRETS_VAULT_ROLE_ID and DSTACK_SECRETS_VAULT_SECRET_ID.
+// DropCredentials removes them from a child's environment.
+func CredentialEnvVars() []string { return slices.Clone(credentialEnvVars) }
+
+// DropCredentials returns base without the variables of CredentialEnvVars
+// (compared as the operating system does: ignoring case on Windows), so
+// that a child process started with secrets does not get the credentials
+// that unlocked the store. base is not modified. Environ and the CLI's run
+// call it before merging the secrets, so a secret of one of those names,
+// stored on purpose, still reaches the child.
+func DropCredentials(base []string) []string {
+	fold := runtime.GOOS == "windows"
+	drop := func(name string) bool {
+		for _, c := range credentialEnvVars {
+			if name == c || fold && strings.EqualFold(name, c) {
+				return true
+			}
+		}
+		return false
+	}
+	out := make([]string, 0, len(base))
+	for _, kv := range base {
+		if !drop(envName(kv)) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // MergeEnviron returns a new environment holding the entries of base plus

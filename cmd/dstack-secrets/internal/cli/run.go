@@ -130,7 +130,7 @@ func runWithSecrets(ctx context.Context, a *app, in runInput) error {
 	if base == nil {
 		base = os.Environ()
 	}
-	env := secrets.MergeEnviron(base, values, !in.NoOverride)
+	env := secrets.MergeEnviron(secrets.DropCredentials(base), values, !in.NoOverride)
 	if len(in.Files) > 0 {
 		paths, cleanup, err := a.writeSecretFiles(in.Files, values)
 		if err != nil {
