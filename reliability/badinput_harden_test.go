@@ -2,7 +2,9 @@ package reliability
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/dstackai/dstack-secrets/secrets"
 )
@@ -22,12 +24,32 @@ func homeConfig(content string) func(s *sandbox) {
 	return func(s *sandbox) { writeFile(s.t, filepath.Join(s.home, ".dstack", "secrets.yml"), content, 0o600) }
 }
 
+// manyLines is a dotenv file of n secrets.
+func manyLines(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "S%05d=v\n", i)
+	}
+	return b.String()
+}
+
+// manyBigLines is a dotenv file of n secrets of 64 KiB.
+func manyBigLines(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "B%03d=%s\n", i, strings.Repeat("x", secrets.MaxValueSize))
+	}
+	return b.String()
+}
+
 // hardeningRows are the bad inputs of issue 13 (hardening).
 func hardeningRows() []badInput {
 	return []badInput{
 		{category: "Configuration files", input: "empty configuration file (`~/.dstack/secrets.yml`)", setup: homeConfig(""), args: []string{"add", "A", "v"}, code: 1, want: "defines no projects"},
 		{category: "Configuration files", input: "configuration file cut short to `default_project:`", setup: homeConfig("default_project:\n"), args: []string{"add", "A", "v"}, code: 1, want: "defines no projects"},
 		{category: "Configuration files", input: "`allow_unsafe_names` with a name that is not unsafe", setup: cfgFile("projects:\n  a:\n    backend: file\n    allow_unsafe_names: [API_TOKEN]\n"), args: withConfig("list"), code: 1, want: "not an unsafe name"},
+		{category: "Limits", input: "import of 10,001 secrets (the limit is 10,000 per repository)", stdin: manyLines(10001), args: []string{"import", "-"}, code: 1, want: "10000 secrets per repository"},
+		{category: "Limits", input: "import of 300 values of 64 KiB (over 16 MiB)", stdin: manyBigLines(300), args: []string{"import", "-"}, code: 1, want: "16.0 MiB"},
 		{category: "Names that take over a process", input: "`BASH_ENV` (a script every bash runs)", args: []string{"add", "-y", "BASH_ENV", "/tmp/evil"}, code: 1, want: "allow_unsafe_names"},
 		{category: "Names that take over a process", input: "`ld_preload` (any letter case)", args: []string{"add", "ld_preload", "/tmp/evil.so"}, code: 1, want: "ld_preload"},
 		{category: "Names that take over a process", input: "`NODE_OPTIONS` in an imported file", stdin: "A=1\nNODE_OPTIONS=--require=/tmp/x.js\n", args: []string{"import", "-"}, code: 1, want: "NODE_OPTIONS"},

@@ -1,7 +1,9 @@
 package reliability
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -117,4 +119,39 @@ func TestUnsafeNameTakeover(t *testing.T) {
 			writeFile(t, cfg, project+"    allow_unsafe_names: [BASH_ENV]\n", 0o600)
 		})
 	})
+}
+
+// TestRunTooManySecrets: run with 100,000 secrets (written past the
+// checks, as another tool would) says before starting the command that its
+// environment exceeds the system's limit, and by how much, instead of the
+// kernel's "argument list too long" (exit 126). Adding secrets past the
+// documented cap is refused with nothing written.
+func TestRunTooManySecrets(t *testing.T) {
+	s := newSandbox(t)
+	values := make(map[string]string, 100000)
+	for i := range 100000 {
+		values[fmt.Sprintf("S%06d", i)] = "0123456789abcdef0123456789abcdef"
+	}
+	raw, ok := secrets.Unwrap(s.store()).(secrets.BatchWriter)
+	if !ok {
+		t.Fatal("the file store has no batch write")
+	}
+	if err := raw.SetMany(context.Background(), values, true); err != nil {
+		t.Fatal(err)
+	}
+	r := s.run("", "run", "--", "true")
+	if r.code != 1 || !strings.Contains(r.stderr, "100") || !strings.Contains(r.stderr, "too many, so the command was not started") {
+		t.Errorf("run with 100,000 secrets: exit %d, %q", r.code, r.stderr)
+	}
+	before, _ := os.ReadFile(s.storePath())
+	r = s.run("", "add", "ONE_MORE", "v")
+	if r.code != 1 || !strings.Contains(r.stderr, "10000 secrets per repository") {
+		t.Errorf("add past the cap: exit %d, %q", r.code, r.stderr)
+	}
+	if after, _ := os.ReadFile(s.storePath()); !bytes.Equal(before, after) {
+		t.Errorf("the store changed")
+	}
+	if r := s.run("", "delete", "-y", "S000001"); r.code != 0 {
+		t.Errorf("delete past the cap: exit %d, %q", r.code, r.stderr)
+	}
 }

@@ -50,7 +50,8 @@ type Locator interface {
 //     the backend once.
 //   - Writes (Set, Create, SetMany) refuse names that would take over the
 //     programs that get them (UnsafeName), unless info.AllowUnsafeNames
-//     lists them.
+//     lists them, and writes that would grow the scope past MaxSecrets
+//     secrets or MaxStoreSize bytes (see checkCapacity's costs there).
 //
 // Every backend's Open applies Wrap, and Registry.Open applies it to what
 // an opener returns, so a backend never repeats these checks. Wrapping a
@@ -81,12 +82,13 @@ func Unwrap(s Store) Store {
 
 // checked is the store returned by Wrap.
 type checked struct {
-	d       Store
-	info    Info
-	allowMu sync.Mutex // guards info.AllowUnsafeNames
-	closed  atomic.Bool
-	once    sync.Once
-	cerr    error
+	d        Store
+	info     Info
+	allowMu  sync.Mutex // guards info.AllowUnsafeNames
+	capacity capacity   // bounds of the scope's size (checkCapacity)
+	closed   atomic.Bool
+	once     sync.Once
+	cerr     error
 }
 
 var (
@@ -200,6 +202,9 @@ func (c *checked) Set(ctx context.Context, name, value string) error {
 	if err := c.ready(ctx); err != nil {
 		return err
 	}
+	if err := c.checkCapacity(ctx, map[string]string{name: value}); err != nil {
+		return err
+	}
 	return c.explain(name, c.d.Set(ctx, name, value))
 }
 
@@ -239,6 +244,14 @@ func (c *checked) Create(ctx context.Context, name, value string) error {
 	if err := c.ready(ctx); err != nil {
 		return err
 	}
+	if err := c.checkCapacity(ctx, map[string]string{name: value}); err != nil {
+		return err
+	}
+	return c.create(ctx, name, value)
+}
+
+// create is Create after the checks.
+func (c *checked) create(ctx context.Context, name, value string) error {
 	if cr, ok := c.d.(Creator); ok {
 		err := cr.Create(ctx, name, value)
 		if !errors.Is(err, errors.ErrUnsupported) {
@@ -311,6 +324,9 @@ func (c *checked) SetMany(ctx context.Context, values map[string]string, overwri
 	if len(values) == 0 {
 		return nil
 	}
+	if err := c.checkCapacity(ctx, values); err != nil {
+		return err
+	}
 	if b, ok := c.d.(BatchWriter); ok {
 		err := b.SetMany(ctx, values, overwrite)
 		if !errors.Is(err, errors.ErrUnsupported) {
@@ -355,7 +371,7 @@ func (c *checked) setEach(ctx context.Context, names []string, values map[string
 		if _, had := previous[name]; had || overwrite {
 			err = c.d.Set(ctx, name, values[name])
 		} else {
-			err = c.Create(ctx, name, values[name])
+			err = c.create(ctx, name, values[name])
 		}
 		if err == nil {
 			done = append(done, name)

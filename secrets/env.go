@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
@@ -23,6 +24,9 @@ import (
 // secrets, not the key to every store, unless a secret of such a name is
 // stored, whose value it then gets.
 //
+// An environment bigger than the system lets a program start with is an
+// error wrapping ErrLimit that says by how much (CheckEnvironSize).
+//
 // On error nothing is returned: a workflow never starts with only some of
 // its secrets.
 func Environ(ctx context.Context, s Store, base []string, override bool) ([]string, error) {
@@ -30,7 +34,48 @@ func Environ(ctx context.Context, s Store, base []string, override bool) ([]stri
 	if err != nil {
 		return nil, err
 	}
-	return MergeEnviron(DropCredentials(base), values, override), nil
+	env := MergeEnviron(DropCredentials(base), values, override)
+	if err := CheckEnvironSize(nil, env); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+// CheckEnvironSize reports whether a program started with the arguments
+// args (args[0] being the program) and the environment env fits the
+// system's limit on their size (ARG_MAX: on Linux a quarter of the stack
+// size limit, usually 2 MiB, and 128 KiB per variable; kern.argmax on
+// macOS and the BSDs), so that a command is refused with an explanation
+// instead of failing with the kernel's bare "argument list too long". The
+// error wraps ErrLimit, says how big the environment is, what the limit
+// is and by how much it is over, and names a variable too long by itself
+// (never its value). Where the limit is not known (Windows) it reports
+// nil.
+func CheckEnvironSize(args, env []string) error {
+	limit, how, maxString := argMax()
+	if limit <= 0 {
+		return nil
+	}
+	const ptr = 8 // the pointer to each string, on 64-bit systems
+	size := ptr   // the terminating NULL of envp
+	for _, a := range args {
+		size += len(a) + 1 + ptr
+	}
+	if len(args) > 0 {
+		size += len(args[0]) + 1 // the kernel copies the program's path too
+	}
+	vars := 0
+	for _, kv := range env {
+		size += len(kv) + 1 + ptr
+		vars++
+		if maxString > 0 && len(kv)+1 > maxString {
+			return fmt.Errorf("%w: the environment variable %s is %s long, more than the %s the system allows for one variable; the command was not started", ErrLimit, Printable(envName(kv)), byteSize(len(kv)+1), byteSize(maxString))
+		}
+	}
+	if size <= limit {
+		return nil
+	}
+	return fmt.Errorf("%w: the command's environment (%d variables) and arguments take %s, more than the %s the system allows a program to start with (%s): %s too many, so the command was not started; store fewer or smaller secrets (a repository with many secrets can be split across projects), or raise the limit", ErrLimit, vars, byteSize(size), byteSize(limit), how, byteSize(size-limit))
 }
 
 // credentialEnvVars are the variables CredentialEnvVars returns.
@@ -144,6 +189,9 @@ func PrepareCmd(ctx context.Context, s Store, cmd *exec.Cmd, override bool) erro
 	}
 	env, err := Environ(ctx, s, base, override)
 	if err != nil {
+		return err
+	}
+	if err := CheckEnvironSize(cmd.Args, env); err != nil {
 		return err
 	}
 	cmd.Env = env

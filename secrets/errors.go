@@ -46,4 +46,8 @@ var (
 	// that get it (LD_PRELOAD, BASH_ENV, PATH, ...: see UnsafeName) and the
 	// project does not allow it.
 	ErrUnsafeName = errors.New("unsafe secret name")
+	// ErrLimit: a documented limit would be exceeded: MaxSecrets or
+	// MaxStoreSize per repository, or the system's limit on the size of a
+	// program's environment and arguments (CheckEnvironSize).
+	ErrLimit = errors.New("limit exceeded")
 )

@@ -139,6 +139,9 @@ func runWithSecrets(ctx context.Context, a *app, in runInput) error {
 		defer cleanup()
 		env = secrets.MergeEnviron(env, paths, true)
 	}
+	if err := secrets.CheckEnvironSize(in.Command, env); err != nil {
+		return err
+	}
 	return a.runChild(ctx, in.Command, env)
 }
 
