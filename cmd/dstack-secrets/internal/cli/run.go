@@ -15,6 +15,7 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/dstackai/dstack-secrets/internal/nocore"
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
@@ -206,7 +207,7 @@ func (a *app) runChild(ctx context.Context, args []string, env []string) error {
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwardedSignals...)
 	defer signal.Stop(sigs)
-	if err := cmd.Start(); err != nil {
+	if err := nocore.Start(cmd); err != nil { // with the core limit the process started with
 		return exitError{code: ExitCannotExecute, msg: fmt.Sprintf("run: the command cannot be executed: %v", startErrorText(err))}
 	}
 	done := make(chan struct{})
