@@ -120,8 +120,14 @@ func TestSecrecy(t *testing.T) {
 	}
 	vaultCfg := cfg("vault.yml", "projects:\n  v:\n    backend: vault\n    options:\n      address: http://127.0.0.1:1\n      kv_version: 2\n")
 	keyringCfg := cfg("keyring.yml", "projects:\n  k:\n    backend: keyring\n    options:\n      keychains: [file]\n      file_dir: "+filepath.Join(s.root, "kr")+"\n")
+	vaultCredsCfg := cfg("vault-creds.yml", "projects:\n  v:\n    backend: vault\n    options:\n      address: http://user:"+pass2+"@127.0.0.1:1\n      kv_version: 2\n")
+	vaultBadCredsCfg := cfg("vault-bad-creds.yml", "projects:\n  v:\n    backend: vault\n    options:\n      address: \"http://user:"+pass2+"@127.0.0.1:bad\"\n      kv_version: 2\n")
 	steps = append(steps,
 		step{name: "vault: token of a server that is down", env: map[string]string{"VAULT_TOKEN": pass1}, args: []string{"--config", vaultCfg, "add", "C", m}},
+		step{name: "vault: credentials in the address of a server that is down", env: map[string]string{"VAULT_TOKEN": pass1}, args: []string{"--config", vaultCredsCfg, "add", "C", m}},
+		step{name: "vault: credentials in an address with a bad port", env: map[string]string{"VAULT_TOKEN": pass1}, args: []string{"--config", vaultBadCredsCfg, "list"}},
+		step{name: "vault: credentials in the proxy URL", env: map[string]string{"VAULT_TOKEN": pass1, "VAULT_PROXY_ADDR": "http://proxy:" + pass2 + "@127.0.0.1:1"}, args: []string{"--config", vaultCfg, "list"}},
+		step{name: "vault: credentials in a proxy URL that does not parse", env: map[string]string{"VAULT_TOKEN": pass1, "VAULT_PROXY_ADDR": "http://proxy:" + pass2 + "@127.0.0.1:bad"}, args: []string{"--config", vaultCfg, "list"}},
 		step{name: "keyring file: create", env: map[string]string{"DSTACK_SECRETS_KEYRING_PASSWORD": pass1}, args: []string{"--config", keyringCfg, "add", "K", m}},
 		step{name: "keyring file: wrong password", env: map[string]string{"DSTACK_SECRETS_KEYRING_PASSWORD": pass2}, args: []string{"--config", keyringCfg, "get", "K"}},
 		step{name: "keyring file: no password", args: []string{"--config", keyringCfg, "list"}},
@@ -129,9 +135,12 @@ func TestSecrecy(t *testing.T) {
 		step{name: "passphrase project: run env with the passphrase in the environment", env: map[string]string{"DSTACK_SECRETS_PASSPHRASE": pass1}, args: []string{"--config", passCfg, "run", "--", "/usr/bin/env"}, printsValue: true, mustHide: []string{pass1}},
 	)
 	if addr, token := os.Getenv("DSTACK_SECRETS_TEST_VAULT_ADDR"), os.Getenv("DSTACK_SECRETS_TEST_VAULT_TOKEN"); addr != "" && token != "" {
-		liveCfg := cfg("vault-live.yml", "projects:\n  v:\n    backend: vault\n    options:\n      address: "+addr+"\n      prefix: secrecy-"+m+"\n")
+		liveCfgText := "projects:\n  v:\n    backend: vault\n    options:\n      address: " + addr + "\n      prefix: secrecy-" + m + "\n"
+		liveCfg := cfg("vault-live.yml", liveCfgText)
 		steps = append(steps,
 			step{name: "vault: invalid token", env: map[string]string{"VAULT_TOKEN": pass1}, args: []string{"--config", liveCfg, "add", "C", m}},
+			step{name: "vault: invalid token, credentials in the address", env: map[string]string{"VAULT_TOKEN": pass1}, args: []string{"--config", cfg("vault-live-creds.yml", strings.Replace(liveCfgText, "://", "://user:"+pass2+"@", 1)), "add", "C", m}},
+			step{name: "vault: missing secret, credentials in the address", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", cfg("vault-live-creds2.yml", strings.Replace(strings.Replace(liveCfgText, "://", "://user:"+pass2+"@", 1), "prefix: secrecy-"+m, "prefix: secrecy-creds", 1)), "get", "NOPE"}},
 			step{name: "vault: add", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", liveCfg, "add", "C", m}},
 			step{name: "vault: add existing", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", liveCfg, "add", "C", m}},
 			step{name: "vault: get", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", liveCfg, "get", "C"}, printsValue: true},
