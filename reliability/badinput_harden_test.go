@@ -3,6 +3,7 @@ package reliability
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -47,6 +48,14 @@ func hardeningRows() []badInput {
 	return []badInput{
 		{category: "Configuration files", input: "empty configuration file (`~/.dstack/secrets.yml`)", setup: homeConfig(""), args: []string{"add", "A", "v"}, code: 1, want: "defines no projects"},
 		{category: "Configuration files", input: "configuration file cut short to `default_project:`", setup: homeConfig("default_project:\n"), args: []string{"add", "A", "v"}, code: 1, want: "defines no projects"},
+		{category: "Configuration files", input: "configuration file writable by others (0666)", setup: func(s *sandbox) {
+			cfgFile("projects:\n  a:\n    backend: file\n")(s)
+			os.Chmod(filepath.Join(s.root, "secrets.yml"), 0o666)
+		}, args: withConfig("list"), code: 1, want: "chmod go-w"},
+		{category: "Configuration files", input: "configuration file in a directory writable by others (0777, no sticky bit)", setup: func(s *sandbox) {
+			cfgFile("projects:\n  a:\n    backend: file\n")(s)
+			os.Chmod(s.root, 0o777)
+		}, args: withConfig("list"), code: 1, want: "chmod go-w"},
 		{category: "Configuration files", input: "`allow_unsafe_names` with a name that is not unsafe", setup: cfgFile("projects:\n  a:\n    backend: file\n    allow_unsafe_names: [API_TOKEN]\n"), args: withConfig("list"), code: 1, want: "not an unsafe name"},
 		{category: "Values", input: "`--from-file` names a missing file", args: []string{"add", "--from-file", "/nonexistent/key.json", "A"}, code: 1, want: "/nonexistent/key.json"},
 		{category: "Values", input: "`--from-file` of an empty file", setup: func(s *sandbox) { writeFile(s.t, filepath.Join(s.repo, "empty.txt"), "\n", 0o600) }, args: []string{"add", "--from-file", "empty.txt", "A"}, code: 1, want: "empty"},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -202,13 +203,29 @@ func LoadConfigFor(env Env, override string) (*Config, error) {
 // LoadConfig reads and validates the configuration file at path. A missing
 // file gives an error wrapping fs.ErrNotExist; anything malformed gives an
 // error wrapping ErrInvalidConfig that names the file, the line and the fix.
+// On Unix a file owned by another user than the current one or root, or
+// writable by group (other than the user's private group) or others, or in
+// a directory others can write without the sticky bit, is refused with an
+// error wrapping ErrPermission, as OpenSSH's StrictModes does.
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: cannot read configuration file: %v", ErrInvalidConfig, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot read configuration file: %v", ErrInvalidConfig, err)
+	}
+	if err := checkConfigFile(path, fi); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot read configuration file %s: %v", ErrInvalidConfig, Printable(path), err)
 	}
 	cfg, err := ParseConfig(data)
 	if err != nil {

@@ -22,6 +22,11 @@ import (
 // identified by the absolute path of its main working tree. Linked worktrees
 // (where .git is a file) and submodules are followed to the repository they
 // belong to. Outside any repository the error wraps ErrNotInRepository.
+//
+// As git does (safe.directory), a repository whose working tree or git
+// directory another user owns is refused with an error wrapping
+// ErrPermission, since its origin remote decides whose secrets are used,
+// unless git's own safe.directory setting allows it.
 func DetectRepository(dir string) (string, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -83,6 +88,9 @@ func repositoryAt(top string) (string, bool, error) {
 	if commonDir != gitDir && filepath.Base(commonDir) == ".git" {
 		mainTop = filepath.Dir(commonDir)
 	}
+	if err := checkRepositoryOwner(top, dotgit, gitDir); err != nil {
+		return "", false, err
+	}
 	remote, err := originURL(filepath.Join(commonDir, "config"))
 	if err != nil {
 		return "", false, err
@@ -125,6 +133,28 @@ func originURL(configPath string) (string, error) {
 // config file (git-config(1) syntax: case-insensitive section and key names,
 // case-sensitive subsection, quotes, escapes, comments, continuation lines).
 func gitConfigValue(data []byte, section, subsection, key string) string {
+	var first string
+	gitConfigEach(data, func(header string) bool { return matchSection(header, section, subsection) }, key, func(v string) bool {
+		first = v
+		return false
+	})
+	return first
+}
+
+// gitConfigValues returns every value of section.key, for a section
+// without subsection such as [safe], in file order.
+func gitConfigValues(data []byte, section, key string) []string {
+	var values []string
+	gitConfigEach(data, func(header string) bool { return strings.EqualFold(strings.TrimSpace(header), section) }, key, func(v string) bool {
+		values = append(values, v)
+		return true
+	})
+	return values
+}
+
+// gitConfigEach calls fn with each value of key in the sections whose
+// header (between the brackets) match accepts, until fn returns false.
+func gitConfigEach(data []byte, match func(header string) bool, key string, fn func(value string) bool) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	inSection := false
@@ -139,7 +169,7 @@ func gitConfigValue(data []byte, section, subsection, key string) string {
 				inSection = false
 				continue
 			}
-			inSection = matchSection(line[1:end], section, subsection)
+			inSection = match(line[1:end])
 			rest := strings.TrimSpace(line[end+1:])
 			if rest == "" || rest[0] == '#' || rest[0] == ';' {
 				continue
@@ -156,9 +186,10 @@ func gitConfigValue(data []byte, section, subsection, key string) string {
 		for strings.HasSuffix(value, "\\") && !strings.HasSuffix(value, "\\\\") && sc.Scan() {
 			value = value[:len(value)-1] + sc.Text()
 		}
-		return parseGitValue(value)
+		if !fn(parseGitValue(value)) {
+			return
+		}
 	}
-	return ""
 }
 
 func matchSection(header, section, subsection string) bool {
