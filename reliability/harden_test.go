@@ -155,3 +155,62 @@ func TestRunTooManySecrets(t *testing.T) {
 		t.Errorf("delete past the cap: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// TestPassForeignItems: in the pass keychain, an entry written with "pass
+// insert" reads as its value, and an entry that holds no secret value
+// (binary) is left out of run and export with a warning naming it, instead
+// of failing the whole repository with a JSON error that quotes its first
+// byte; get of that name fails with a clear message.
+func TestPassForeignItems(t *testing.T) {
+	if os.Getenv("DSTACK_SECRETS_TEST_KEYRING") != "1" {
+		if requireServices() {
+			t.Fatal("the keychains are not running (scripts/services/keychains.sh)")
+		}
+		t.Skip("the keychains are not running; run scripts/test")
+	}
+	s := newSandbox(t)
+	store := os.Getenv("PASSWORD_STORE_DIR")
+	service := "dstack-secrets-rel-" + randomHex(t)
+	t.Cleanup(func() { os.RemoveAll(filepath.Join(store, service)) })
+	cfg := filepath.Join(s.root, "secrets.yml")
+	writeFile(t, cfg, "projects:\n  p:\n    backend: keyring\n    options:\n      keychains: [pass]\n      service: "+service+"\n", 0o600)
+	s.env = map[string]string{"DSTACK_SECRETS_CONFIG": cfg, "PASSWORD_STORE_DIR": store, "GNUPGHOME": os.Getenv("GNUPGHOME")}
+	s.mustRun("", "add", "GOOD", "good value")
+	entries, _ := filepath.Glob(filepath.Join(store, service, "p", "*", "GOOD.gpg"))
+	if len(entries) != 1 {
+		t.Fatalf("entry of GOOD: %v", entries)
+	}
+	folder := strings.TrimSuffix(strings.TrimPrefix(filepath.Dir(entries[0]), store+"/"), ".gpg")
+	insert := func(name, content string, args ...string) {
+		cmd := exec.Command("pass", append(append([]string{"insert"}, args...), folder+"/"+name)...)
+		cmd.Env = append(os.Environ(), "PASSWORD_STORE_DIR="+store)
+		cmd.Stdin = strings.NewReader(content)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("pass insert: %v: %s", err, out)
+		}
+	}
+	insert("TYPED", "Zs3cr3t\nZs3cr3t\n")
+	m := newMarker(t)
+	insert("BINARY", "Z\xff\xfe"+m, "-m")
+
+	r := s.run("", "run", "--", "env")
+	if r.code != 0 || !strings.Contains(r.stdout, "TYPED=Zs3cr3t\n") || !strings.Contains(r.stdout, "GOOD=good value\n") {
+		t.Errorf("run with a foreign entry: exit %d, %q", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "dstack-secrets: warning: left out secret BINARY") || strings.Contains(r.stderr, "'Z'") {
+		t.Errorf("run's warning: %q", r.stderr)
+	}
+	if r := s.run("", "export", "--format", "json"); r.code != 0 || !strings.Contains(r.stdout, `"TYPED": "Zs3cr3t"`) || !strings.Contains(r.stderr, "BINARY") {
+		t.Errorf("export with a foreign entry: exit %d, %q", r.code, r.stderr)
+	}
+	r = s.run("", "get", "BINARY")
+	if r.code != 1 || !strings.Contains(r.stderr, "corrupt") || strings.Contains(r.stderr, "unavailable") || strings.Contains(r.stderr, "'Z'") {
+		t.Errorf("get of a foreign entry: exit %d, %q", r.code, r.stderr)
+	}
+	t.Logf("get of a foreign entry: %s", r.stderr)
+	for _, args := range [][]string{{"run", "--", "true"}, {"get", "BINARY"}, {"export"}, {"list"}} {
+		if r := s.run("", args...); strings.Contains(r.stderr, m) || strings.Contains(r.stdout, m) {
+			t.Errorf("%s prints the foreign entry's content", args[0])
+		}
+	}
+}

@@ -26,6 +26,9 @@ type Env struct {
 	// terminal, in which case backends that need one report how to supply
 	// the input otherwise.
 	Prompt PromptFunc
+	// Warn reports a problem that does not stop the operation (an
+	// unreadable item written by another tool); nil discards it.
+	Warn func(string)
 }
 
 // Value returns the value of the environment variable key through

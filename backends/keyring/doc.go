@@ -34,7 +34,14 @@
 // SHA-256; names are stored so that keychains that ignore letter case keep
 // API_TOKEN and api_token apart (see encodeName). Kernel keys hold at most
 // 32767 bytes, so longer values are kept in chunks behind a checksummed
-// head item (see chunk.go).
+// head item (see chunk.go). A pass entry holds the value and a newline, as
+// "pass insert" writes it and "pass show" prints it (see passRing; entries
+// in the keyring module's JSON form are read too).
+//
+// An item that holds no valid secret value or cannot be decrypted (written
+// by another tool, or a pass entry encrypted to another key) makes Get
+// fail with secrets.ErrCorrupt, naming the item; GetAll (run, export)
+// leaves it out and reports it through Options.Env.Warn.
 //
 // # Bounded calls and errors
 //
