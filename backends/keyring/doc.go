@@ -43,6 +43,16 @@
 // fail with secrets.ErrCorrupt, naming the item; GetAll (run, export)
 // leaves it out and reports it through Options.Env.Warn.
 //
+// # The Secret Service session
+//
+// Values cross the D-Bus session bus encrypted: the store opens a
+// "dh-ietf1024-sha256-aes128-cbc-pkcs7" session as libsecret does (a
+// Diffie-Hellman exchange in RFC 2409's 1024-bit group, HKDF-SHA256, then
+// AES-128-CBC per value; see sscrypt.go), so a process eavesdropping on the
+// bus sees no value. Only a service that refuses that algorithm gets a
+// "plain" session, and then Options.Env.Warn is told that values cross the
+// bus in clear.
+//
 // # Bounded calls and errors
 //
 // Every keychain call is bounded by the caller's context and by the timeout
