@@ -76,3 +76,12 @@ func hardeningRows() []badInput {
 		}, args: []string{"run", "--", "true"}, code: 1, want: "GIT_SSH_COMMAND, LD_PRELOAD"},
 	}
 }
+
+// manyLinesWith is a dotenv file of n secrets holding value.
+func manyLinesWith(n int, value string) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "S%05d=%s\n", i, value)
+	}
+	return b.String()
+}

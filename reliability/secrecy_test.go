@@ -161,6 +161,16 @@ func TestSecrecy(t *testing.T) {
 		step{name: "import: existing without -y", stdin: "A=" + m + "\n", args: []string{"import", "-"}},
 		step{name: "import -y", stdin: "A=" + m + "\n", args: []string{"import", "-y", "-"}},
 		step{name: "copy to an unknown project", args: []string{"copy", "--to-project", "nope"}},
+		step{name: "add a name that takes over a process", args: []string{"add", "-y", "BASH_ENV", m}},
+		step{name: "import a name that takes over a process", stdin: "OK_NAME=" + m + "\nLD_PRELOAD=" + m + "\n", args: []string{"import", "-y", "-"}},
+		step{name: "import past the limit of secrets", stdin: manyLinesWith(10001, m), args: []string{"import", "-"}},
+		step{name: "run with a secret that takes over a process", before: func() {
+			if err := secrets.Unwrap(s.store()).Set(context.Background(), "PROMPT_COMMAND", m); err != nil {
+				t.Fatal(err)
+			}
+		}, args: []string{"run", "--", "/usr/bin/env"}},
+		step{name: "export with a secret that takes over a process", args: []string{"export", "--format", "json"}, printsValue: true},
+		step{name: "delete the secret that takes over a process", args: []string{"delete", "-y", "PROMPT_COMMAND"}},
 		step{name: "export", args: []string{"export"}, printsValue: true},
 		step{name: "export json", args: []string{"export", "--format", "json"}, printsValue: true},
 	)

@@ -2,6 +2,7 @@ package keyring
 
 import (
 	"bytes"
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -11,7 +12,10 @@ import (
 	"io"
 	"math/big"
 
+	"github.com/godbus/dbus/v5"
 	"golang.org/x/crypto/hkdf"
+
+	"github.com/dstackai/dstack-secrets/secrets"
 )
 
 // The Secret Service's encrypted transfer of values.
@@ -124,4 +128,39 @@ func ssDecrypt(key, iv, ciphertext []byte) ([]byte, error) {
 		return nil, errors.New("the Secret Service sent a value that does not decrypt with the session key (bad padding)")
 	}
 	return plain[:len(plain)-pad], nil
+}
+
+// openSession opens an encrypted session (sscrypt.go), so that values
+// cross the bus AES-encrypted. Only a service that answers NotSupported
+// for that algorithm gets a plain session, in which values cross the bus
+// in clear; warn (when not nil) is told so.
+func (s *secretService) openSession(ctx context.Context, warn func(string)) error {
+	kp, err := newDHKeyPair()
+	if err != nil {
+		return fmt.Errorf("keychain %s: opening an encrypted session: %v", SecretService, err)
+	}
+	svc := s.conn.Object(ssBusName, ssPath)
+	var out dbus.Variant
+	err = svc.CallWithContext(ctx, ssService+".OpenSession", 0, ssAlgorithm, dbus.MakeVariant(kp.public)).Store(&out, &s.session)
+	if err == nil {
+		peer, ok := out.Value().([]byte)
+		if !ok {
+			return fmt.Errorf("keychain %s: opening an encrypted session: the service answered with a %s instead of its public key: %w", SecretService, out.Signature(), secrets.ErrUnavailable)
+		}
+		if s.key, err = kp.sessionKey(peer); err != nil {
+			return fmt.Errorf("keychain %s: opening an encrypted session: %v: %w", SecretService, err, secrets.ErrUnavailable)
+		}
+		return nil
+	}
+	var de dbus.Error
+	if !errors.As(err, &de) || de.Name != "org.freedesktop.DBus.Error.NotSupported" {
+		return ssError("opening an encrypted session", err)
+	}
+	if err := svc.CallWithContext(ctx, ssService+".OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&out, &s.session); err != nil {
+		return ssError("opening a session", err)
+	}
+	if warn != nil {
+		warn(fmt.Sprintf("keychain %s: the Secret Service does not support encrypted sessions (%s), so secret values cross the D-Bus session bus in clear", SecretService, ssAlgorithm))
+	}
+	return nil
 }
