@@ -210,6 +210,7 @@ func badInputs() []badInput {
 			writeFile(s.t, filepath.Join(s.repo, ".git", "config"), "[remote \"origin\"]\n\turl = https:///org/repo\n", 0o644)
 		}, args: []string{"list"}, code: 1, want: "origin"},
 	}
+	rows = append(rows, hardeningRows()...)
 	return rows
 }
 

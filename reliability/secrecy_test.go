@@ -58,6 +58,9 @@ func TestSecrecy(t *testing.T) {
 		args   []string
 		// printsValue: stdout may hold the marker (get, run's child).
 		printsValue bool
+		// mustHide are credentials that must not appear even where values
+		// may (the environment of run's child).
+		mustHide []string
 	}
 	big := strings.Repeat("x", secrets.MaxValueSize) + m
 	storeBackup := func() func() {
@@ -81,6 +84,11 @@ func TestSecrecy(t *testing.T) {
 		{name: "add value that looks like a long flag", args: []string{"add", "C", "--" + m + "=" + m}},
 		{name: "add -y given a value", args: []string{"add", "--yes=" + m, "C", "v"}},
 		{name: "add value after --", args: []string{"add", "D", "--", "-" + m}},
+		{name: "add --from-file", args: []string{"add", "--from-file", cfg("value.txt", m+"\n"), "FROM_FILE"}},
+		{name: "add --from-file of an existing name", args: []string{"add", "--from-file", cfg("value.txt", m+"\n"), "FROM_FILE"}},
+		{name: "add --from-file with VALUE too", args: []string{"add", "--from-file", cfg("value.txt", m+"\n"), "FROM_FILE", m}},
+		{name: "add --from-file too large", args: []string{"add", "--from-file", cfg("big.txt", big), "FROM_FILE"}},
+		{name: "add --from-file invalid UTF-8", args: []string{"add", "--from-file", cfg("bad.txt", "\xff"+m), "FROM_FILE"}},
 		{name: "add too large from stdin", stdin: big, args: []string{"add", "C"}},
 		{name: "add NUL from stdin", stdin: m + "\x00" + m, args: []string{"add", "C"}},
 		{name: "add invalid UTF-8 from stdin", stdin: "\xff" + m, args: []string{"add", "C"}},
@@ -112,20 +120,32 @@ func TestSecrecy(t *testing.T) {
 	}
 	vaultCfg := cfg("vault.yml", "projects:\n  v:\n    backend: vault\n    options:\n      address: http://127.0.0.1:1\n      kv_version: 2\n")
 	keyringCfg := cfg("keyring.yml", "projects:\n  k:\n    backend: keyring\n    options:\n      keychains: [file]\n      file_dir: "+filepath.Join(s.root, "kr")+"\n")
+	vaultCredsCfg := cfg("vault-creds.yml", "projects:\n  v:\n    backend: vault\n    options:\n      address: http://user:"+pass2+"@127.0.0.1:1\n      kv_version: 2\n")
+	vaultBadCredsCfg := cfg("vault-bad-creds.yml", "projects:\n  v:\n    backend: vault\n    options:\n      address: \"http://user:"+pass2+"@127.0.0.1:bad\"\n      kv_version: 2\n")
 	steps = append(steps,
 		step{name: "vault: token of a server that is down", env: map[string]string{"VAULT_TOKEN": pass1}, args: []string{"--config", vaultCfg, "add", "C", m}},
+		step{name: "vault: credentials in the address of a server that is down", env: map[string]string{"VAULT_TOKEN": pass1}, args: []string{"--config", vaultCredsCfg, "add", "C", m}},
+		step{name: "vault: credentials in an address with a bad port", env: map[string]string{"VAULT_TOKEN": pass1}, args: []string{"--config", vaultBadCredsCfg, "list"}},
+		step{name: "vault: credentials in the proxy URL", env: map[string]string{"VAULT_TOKEN": pass1, "VAULT_PROXY_ADDR": "http://proxy:" + pass2 + "@127.0.0.1:1"}, args: []string{"--config", vaultCfg, "list"}},
+		step{name: "vault: credentials in a proxy URL that does not parse", env: map[string]string{"VAULT_TOKEN": pass1, "VAULT_PROXY_ADDR": "http://proxy:" + pass2 + "@127.0.0.1:bad"}, args: []string{"--config", vaultCfg, "list"}},
 		step{name: "keyring file: create", env: map[string]string{"DSTACK_SECRETS_KEYRING_PASSWORD": pass1}, args: []string{"--config", keyringCfg, "add", "K", m}},
 		step{name: "keyring file: wrong password", env: map[string]string{"DSTACK_SECRETS_KEYRING_PASSWORD": pass2}, args: []string{"--config", keyringCfg, "get", "K"}},
 		step{name: "keyring file: no password", args: []string{"--config", keyringCfg, "list"}},
+		step{name: "keyring file: run env with the password in the environment", env: map[string]string{"DSTACK_SECRETS_KEYRING_PASSWORD": pass1}, args: []string{"--config", keyringCfg, "run", "--", "/usr/bin/env"}, printsValue: true, mustHide: []string{pass1}},
+		step{name: "passphrase project: run env with the passphrase in the environment", env: map[string]string{"DSTACK_SECRETS_PASSPHRASE": pass1}, args: []string{"--config", passCfg, "run", "--", "/usr/bin/env"}, printsValue: true, mustHide: []string{pass1}},
 	)
 	if addr, token := os.Getenv("DSTACK_SECRETS_TEST_VAULT_ADDR"), os.Getenv("DSTACK_SECRETS_TEST_VAULT_TOKEN"); addr != "" && token != "" {
-		liveCfg := cfg("vault-live.yml", "projects:\n  v:\n    backend: vault\n    options:\n      address: "+addr+"\n      prefix: secrecy-"+m+"\n")
+		liveCfgText := "projects:\n  v:\n    backend: vault\n    options:\n      address: " + addr + "\n      prefix: secrecy-" + m + "\n"
+		liveCfg := cfg("vault-live.yml", liveCfgText)
 		steps = append(steps,
 			step{name: "vault: invalid token", env: map[string]string{"VAULT_TOKEN": pass1}, args: []string{"--config", liveCfg, "add", "C", m}},
+			step{name: "vault: invalid token, credentials in the address", env: map[string]string{"VAULT_TOKEN": pass1}, args: []string{"--config", cfg("vault-live-creds.yml", strings.Replace(liveCfgText, "://", "://user:"+pass2+"@", 1)), "add", "C", m}},
+			step{name: "vault: missing secret, credentials in the address", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", cfg("vault-live-creds2.yml", strings.Replace(strings.Replace(liveCfgText, "://", "://user:"+pass2+"@", 1), "prefix: secrecy-"+m, "prefix: secrecy-creds", 1)), "get", "NOPE"}},
 			step{name: "vault: add", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", liveCfg, "add", "C", m}},
 			step{name: "vault: add existing", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", liveCfg, "add", "C", m}},
 			step{name: "vault: get", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", liveCfg, "get", "C"}, printsValue: true},
 			step{name: "vault: run", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", liveCfg, "run", "--", "/bin/false"}},
+			step{name: "vault: run env with the token in the environment", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", liveCfg, "run", "--", "/usr/bin/env"}, printsValue: true, mustHide: []string{token}},
 		)
 	}
 	steps = append(steps,
@@ -141,6 +161,16 @@ func TestSecrecy(t *testing.T) {
 		step{name: "import: existing without -y", stdin: "A=" + m + "\n", args: []string{"import", "-"}},
 		step{name: "import -y", stdin: "A=" + m + "\n", args: []string{"import", "-y", "-"}},
 		step{name: "copy to an unknown project", args: []string{"copy", "--to-project", "nope"}},
+		step{name: "add a name that takes over a process", args: []string{"add", "-y", "BASH_ENV", m}},
+		step{name: "import a name that takes over a process", stdin: "OK_NAME=" + m + "\nLD_PRELOAD=" + m + "\n", args: []string{"import", "-y", "-"}},
+		step{name: "import past the limit of secrets", stdin: manyLinesWith(10001, m), args: []string{"import", "-"}},
+		step{name: "run with a secret that takes over a process", before: func() {
+			if err := secrets.Unwrap(s.store()).Set(context.Background(), "PROMPT_COMMAND", m); err != nil {
+				t.Fatal(err)
+			}
+		}, args: []string{"run", "--", "/usr/bin/env"}},
+		step{name: "export with a secret that takes over a process", args: []string{"export", "--format", "json"}, printsValue: true},
+		step{name: "delete the secret that takes over a process", args: []string{"delete", "-y", "PROMPT_COMMAND"}},
 		step{name: "export", args: []string{"export"}, printsValue: true},
 		step{name: "export json", args: []string{"export", "--format", "json"}, printsValue: true},
 	)
@@ -183,6 +213,14 @@ func TestSecrecy(t *testing.T) {
 			if !st.printsValue && strings.Contains(out.String(), secret) {
 				t.Errorf("%s: a secret value appears on stdout", st.name)
 			}
+		}
+		for _, secret := range st.mustHide {
+			if strings.Contains(out.String()+errb.String(), secret) {
+				t.Errorf("%s: a store credential reaches the command's environment or the output", st.name)
+			}
+		}
+		if len(st.mustHide) > 0 && !strings.Contains(out.String(), m) {
+			t.Errorf("%s: the command did not get the secrets (exit %v): %s", st.name, cmd.ProcessState, errb.String())
 		}
 	}
 	if st, err := s.store().Get(context.Background(), "A"); err != nil || st != m {

@@ -18,6 +18,9 @@ type Info struct {
 	Backend string
 	// Scope is the project and repository the store holds.
 	Scope Scope
+	// AllowUnsafeNames are names on the deny list of UnsafeName that the
+	// project allows anyway (allow_unsafe_names in its configuration).
+	AllowUnsafeNames []string
 }
 
 // Locator is an optional interface for stores that can say where a secret
@@ -45,15 +48,26 @@ type Locator interface {
 //     (and it does not answer errors.ErrUnsupported), and otherwise the
 //     fallbacks described at Create, GetAll and SetMany. io.Closer closes
 //     the backend once.
+//   - Writes (Set, Create, SetMany) refuse names that would take over the
+//     programs that get them (UnsafeName), unless info.AllowUnsafeNames
+//     lists them, and writes that would grow the scope past MaxSecrets
+//     secrets or MaxStoreSize bytes (see checkCapacity's costs there).
 //
 // Every backend's Open applies Wrap, and Registry.Open applies it to what
 // an opener returns, so a backend never repeats these checks. Wrapping a
 // store returned by Wrap returns it unchanged. Unwrap gives the backend's
 // own store back, for backend-specific methods.
+//
+// Wrapping a store returned by Wrap returns it unchanged except that the
+// names of info.AllowUnsafeNames are allowed too: Registry.Open adds the
+// project's allow_unsafe_names this way to the store a backend's Open
+// wrapped.
 func Wrap(s Store, info Info) Store {
 	if c, ok := s.(*checked); ok {
+		c.allow(info.AllowUnsafeNames)
 		return c
 	}
+	info.AllowUnsafeNames = slices.Clone(info.AllowUnsafeNames)
 	return &checked{d: s, info: info}
 }
 
@@ -68,11 +82,13 @@ func Unwrap(s Store) Store {
 
 // checked is the store returned by Wrap.
 type checked struct {
-	d      Store
-	info   Info
-	closed atomic.Bool
-	once   sync.Once
-	cerr   error
+	d        Store
+	info     Info
+	allowMu  sync.Mutex // guards info.AllowUnsafeNames
+	capacity capacity   // bounds of the scope's size (checkCapacity)
+	closed   atomic.Bool
+	once     sync.Once
+	cerr     error
 }
 
 var (
@@ -106,7 +122,7 @@ func (c *checked) where(name string) string {
 	w := fmt.Sprintf("%v (backend %s", c.info.Scope, c.backend())
 	if l, ok := c.d.(Locator); ok && name != "" {
 		if loc := l.Locate(name); loc != "" {
-			w += ", " + loc
+			w += ", " + Printable(loc)
 		}
 	}
 	return w + ")"
@@ -180,10 +196,13 @@ func (c *checked) Get(ctx context.Context, name string) (string, error) {
 
 // Set implements Store.
 func (c *checked) Set(ctx context.Context, name, value string) error {
-	if err := validatePair(name, value); err != nil {
+	if err := c.validateWrite(name, value); err != nil {
 		return err
 	}
 	if err := c.ready(ctx); err != nil {
+		return err
+	}
+	if err := c.checkCapacity(ctx, map[string]string{name: value}); err != nil {
 		return err
 	}
 	return c.explain(name, c.d.Set(ctx, name, value))
@@ -200,6 +219,14 @@ func (c *checked) Delete(ctx context.Context, name string) error {
 	return c.explain(name, c.d.Delete(ctx, name))
 }
 
+// validateWrite checks a name and value about to be written.
+func (c *checked) validateWrite(name, value string) error {
+	if err := validatePair(name, value); err != nil {
+		return err
+	}
+	return c.checkWritable(name)
+}
+
 func validatePair(name, value string) error {
 	if err := ValidateName(name); err != nil {
 		return err
@@ -211,12 +238,20 @@ func validatePair(name, value string) error {
 // it checks with Get and then calls Set, which can race with a concurrent
 // writer of the same name.
 func (c *checked) Create(ctx context.Context, name, value string) error {
-	if err := validatePair(name, value); err != nil {
+	if err := c.validateWrite(name, value); err != nil {
 		return err
 	}
 	if err := c.ready(ctx); err != nil {
 		return err
 	}
+	if err := c.checkCapacity(ctx, map[string]string{name: value}); err != nil {
+		return err
+	}
+	return c.create(ctx, name, value)
+}
+
+// create is Create after the checks.
+func (c *checked) create(ctx context.Context, name, value string) error {
 	if cr, ok := c.d.(Creator); ok {
 		err := cr.Create(ctx, name, value)
 		if !errors.Is(err, errors.ErrUnsupported) {
@@ -279,7 +314,7 @@ func (c *checked) GetAll(ctx context.Context) (map[string]string, error) {
 func (c *checked) SetMany(ctx context.Context, values map[string]string, overwrite bool) error {
 	names := SortedNames(values)
 	for _, name := range names {
-		if err := validatePair(name, values[name]); err != nil {
+		if err := c.validateWrite(name, values[name]); err != nil {
 			return err
 		}
 	}
@@ -288,6 +323,9 @@ func (c *checked) SetMany(ctx context.Context, values map[string]string, overwri
 	}
 	if len(values) == 0 {
 		return nil
+	}
+	if err := c.checkCapacity(ctx, values); err != nil {
+		return err
 	}
 	if b, ok := c.d.(BatchWriter); ok {
 		err := b.SetMany(ctx, values, overwrite)
@@ -333,7 +371,7 @@ func (c *checked) setEach(ctx context.Context, names []string, values map[string
 		if _, had := previous[name]; had || overwrite {
 			err = c.d.Set(ctx, name, values[name])
 		} else {
-			err = c.Create(ctx, name, values[name])
+			err = c.create(ctx, name, values[name])
 		}
 		if err == nil {
 			done = append(done, name)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -57,6 +58,10 @@ type ProjectConfig struct {
 	Backend string `yaml:"backend"`
 	// Options are the backend's own options, decoded by the backend.
 	Options Options `yaml:"options"`
+	// AllowUnsafeNames lists secret names that UnsafeName refuses but that
+	// this project stores on purpose, e.g. [PATH]: its stores accept them
+	// and run hands them to the command.
+	AllowUnsafeNames []string `yaml:"allow_unsafe_names"`
 }
 
 // Options are a backend's options as written in the configuration file.
@@ -143,7 +148,7 @@ func typeName(t reflect.Type) string {
 func yamlErrorText(err error) string {
 	s := strings.TrimPrefix(err.Error(), "yaml: ")
 	s = strings.ReplaceAll(s, "unmarshal errors:\n  ", "")
-	return strings.ReplaceAll(s, "\n  ", "; ")
+	return Printable(strings.ReplaceAll(s, "\n  ", "; "))
 }
 
 // DefaultConfig returns the configuration used when there is no
@@ -190,7 +195,7 @@ func LoadConfigFor(env Env, override string) (*Config, error) {
 		if override == "" {
 			source = "$" + ConfigEnvVar
 		}
-		return nil, fmt.Errorf("%w: configuration file %s (named by %s) does not exist; create it or unset %s", ErrInvalidConfig, path, source, source)
+		return nil, fmt.Errorf("%w: configuration file %s (named by %s) does not exist; create it or unset %s", ErrInvalidConfig, Printable(path), source, source)
 	}
 	return cfg, err
 }
@@ -198,35 +203,57 @@ func LoadConfigFor(env Env, override string) (*Config, error) {
 // LoadConfig reads and validates the configuration file at path. A missing
 // file gives an error wrapping fs.ErrNotExist; anything malformed gives an
 // error wrapping ErrInvalidConfig that names the file, the line and the fix.
+// On Unix a file owned by another user than the current one or root, or
+// writable by group (other than the user's private group) or others, or in
+// a directory others can write without the sticky bit, is refused with an
+// error wrapping ErrPermission, as OpenSSH's StrictModes does.
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: cannot read configuration file: %v", ErrInvalidConfig, err)
 	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot read configuration file: %v", ErrInvalidConfig, err)
+	}
+	if err := checkConfigFile(path, fi); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot read configuration file %s: %v", ErrInvalidConfig, Printable(path), err)
+	}
 	cfg, err := ParseConfig(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", Printable(path), err)
 	}
 	cfg.Path = path
 	return cfg, nil
 }
 
-// ParseConfig parses and validates a configuration document. An empty
-// document gives DefaultConfig.
+// errNoProjects is the error of a configuration document without projects.
+var errNoProjects = fmt.Errorf("%w: the configuration defines no projects (is the file empty or cut short?); define one under \"projects:\", e.g. \"projects: {main: {backend: file}}\", or delete the file to use the implicit project %q (the local file store)", ErrInvalidConfig, DefaultProjectName)
+
+// ParseConfig parses and validates a configuration document. A document
+// that defines no projects (empty, only comments, or cut short like
+// "default_project:") is an error wrapping ErrInvalidConfig: an existing
+// configuration file never silently falls back to DefaultConfig, which
+// applies only when there is no file at all (LoadConfigFor).
 func ParseConfig(data []byte) (*Config, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("%w: not valid YAML: %s", ErrInvalidConfig, yamlErrorText(err))
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return DefaultConfig(), nil
+		return nil, errNoProjects
 	}
 	root := doc.Content[0]
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
-		return DefaultConfig(), nil
+		return nil, errNoProjects
 	}
 	if err := checkKeys(root, "the top level", "default_project", "projects"); err != nil {
 		return nil, err
@@ -247,7 +274,11 @@ func ParseConfig(data []byte) (*Config, error) {
 				}
 				return nil, fmt.Errorf("%w: line %d: projects must be a mapping of project names to settings", ErrInvalidConfig, val.Line)
 			}
-			cfg.Projects = map[string]ProjectConfig{}
+			cfg.Projects = make(map[string]ProjectConfig, len(val.Content)/2)
+			// Project names are ASCII (ValidateProject), so lower-casing
+			// them finds every pair that differs only in letter case, in
+			// one pass.
+			folded := make(map[string]string, len(val.Content)/2)
 			for j := 0; j+1 < len(val.Content); j += 2 {
 				pk, pv := val.Content[j], val.Content[j+1]
 				if err := ValidateProject(pk.Value); err != nil {
@@ -256,11 +287,10 @@ func ParseConfig(data []byte) (*Config, error) {
 				if _, dup := cfg.Projects[pk.Value]; dup {
 					return nil, fmt.Errorf("%w: line %d: project %q is defined twice", ErrInvalidConfig, pk.Line, pk.Value)
 				}
-				for other := range cfg.Projects {
-					if strings.EqualFold(other, pk.Value) {
-						return nil, fmt.Errorf("%w: line %d: projects %q and %q differ only in letter case; on case-insensitive file systems they would share files, so rename one", ErrInvalidConfig, pk.Line, other, pk.Value)
-					}
+				if other, ok := folded[strings.ToLower(pk.Value)]; ok {
+					return nil, fmt.Errorf("%w: line %d: projects %q and %q differ only in letter case; on case-insensitive file systems they would share files, so rename one", ErrInvalidConfig, pk.Line, other, pk.Value)
 				}
+				folded[strings.ToLower(pk.Value)] = pk.Value
 				pc, err := parseProject(pk.Value, pv)
 				if err != nil {
 					return nil, err
@@ -270,11 +300,10 @@ func ParseConfig(data []byte) (*Config, error) {
 		}
 	}
 	if len(cfg.Projects) == 0 {
-		def := DefaultConfig()
-		if cfg.DefaultProject != "" && cfg.DefaultProject != DefaultProjectName {
-			return nil, fmt.Errorf("%w: default_project %q is not defined under projects", ErrUnknownProject, cfg.DefaultProject)
+		if cfg.DefaultProject != "" {
+			return nil, fmt.Errorf("%w: default_project %q is not defined under projects, and no project is", ErrUnknownProject, cfg.DefaultProject)
 		}
-		return def, nil
+		return nil, errNoProjects
 	}
 	if cfg.DefaultProject != "" {
 		if _, ok := cfg.Projects[cfg.DefaultProject]; !ok {
@@ -289,7 +318,7 @@ func parseProject(name string, n *yaml.Node) (ProjectConfig, error) {
 	if n.Kind != yaml.MappingNode {
 		return pc, fmt.Errorf("%w: line %d: project %q must be a mapping with a backend, e.g. \"backend: file\"", ErrInvalidConfig, n.Line, name)
 	}
-	if err := checkKeys(n, fmt.Sprintf("project %q", name), "backend", "options"); err != nil {
+	if err := checkKeys(n, fmt.Sprintf("project %q", name), "backend", "options", "allow_unsafe_names"); err != nil {
 		return pc, err
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -312,6 +341,22 @@ func parseProject(name string, n *yaml.Node) (ProjectConfig, error) {
 				return pc, fmt.Errorf("%w: line %d: options of project %q: %s", ErrInvalidConfig, val.Line, name, yamlErrorText(err))
 			}
 			pc.Options = opts
+		case "allow_unsafe_names":
+			if val.Tag == "!!null" {
+				continue
+			}
+			if val.Kind != yaml.SequenceNode {
+				return pc, fmt.Errorf("%w: line %d: allow_unsafe_names of project %q must be a list of names, e.g. [PATH]", ErrInvalidConfig, val.Line, name)
+			}
+			for _, item := range val.Content {
+				if item.Kind != yaml.ScalarNode {
+					return pc, fmt.Errorf("%w: line %d: allow_unsafe_names of project %q must be a list of names, e.g. [PATH]", ErrInvalidConfig, item.Line, name)
+				}
+				if err := ValidateAllowedUnsafeNames([]string{item.Value}); err != nil {
+					return pc, fmt.Errorf("line %d: project %q: %w", item.Line, name, err)
+				}
+				pc.AllowUnsafeNames = append(pc.AllowUnsafeNames, item.Value)
+			}
 		}
 	}
 	if pc.Backend == "" {
@@ -369,7 +414,7 @@ func (c *Config) source() string {
 	if c.Path == "" {
 		return "the implicit configuration (no configuration file; create ~/.dstack/secrets.yml to define projects)"
 	}
-	return c.Path
+	return Printable(c.Path)
 }
 
 // ExpandHome replaces a leading "~/" (or a lone "~") in path with the home

@@ -40,17 +40,32 @@ projects:
 	}
 }
 
-func TestParseConfigDefaults(t *testing.T) {
-	for _, doc := range []string{"", "\n", "# only a comment\n", "projects:\n", "default_project: default\n"} {
+// TestParseConfigNoProjects: a document without projects (an empty file, a
+// file cut short while another process rewrote it) is an error, never the
+// implicit default project on the local file store.
+func TestParseConfigNoProjects(t *testing.T) {
+	for _, doc := range []string{"", "\n", "# only a comment\n", "projects:\n", "default_project:\n", "default_project: default\n", "default_project: main\nprojects:\n"} {
 		cfg, err := secrets.ParseConfig([]byte(doc))
-		if err != nil {
-			t.Errorf("%q: %v", doc, err)
+		if err == nil {
+			t.Errorf("%q: accepted, with projects %v", doc, cfg.Projects)
 			continue
 		}
-		if name, pc, err := cfg.Project(""); err != nil || name != "default" || pc.Backend != "file" {
-			t.Errorf("%q: %q %+v %v", doc, name, pc, err)
+		if !errors.Is(err, secrets.ErrInvalidConfig) && !errors.Is(err, secrets.ErrUnknownProject) || !strings.Contains(err.Error(), "no project") {
+			t.Errorf("%q: %v", doc, err)
 		}
 	}
+	// LoadConfigFor: an existing empty default file is an error naming it;
+	// only a missing file gives the implicit default.
+	home := t.TempDir()
+	env := secrets.Env{HomeDir: home, Getenv: func(string) string { return "" }}
+	path := filepath.Join(home, ".dstack", "secrets.yml")
+	write(t, path, "")
+	if cfg, err := secrets.LoadConfigFor(env, ""); err == nil || !strings.HasPrefix(err.Error(), path+": ") {
+		t.Errorf("empty default file: %+v %v", cfg, err)
+	}
+}
+
+func TestParseConfigDefaults(t *testing.T) {
 	// One project and no default_project: that project is the default.
 	cfg, err := secrets.ParseConfig([]byte("projects:\n  only:\n    backend: file\n"))
 	if err != nil {
@@ -72,13 +87,14 @@ func TestParseConfigDefaults(t *testing.T) {
 func TestParseConfigErrors(t *testing.T) {
 	cases := []struct{ doc, says string }{
 		{"projcts:\n  a:\n    backend: file\n", `line 1: unknown key "projcts" in the top level (valid keys: default_project, projects)`},
-		{"projects:\n  a:\n    backnd: file\n", `line 3: unknown key "backnd" in project "a" (valid keys: backend, options)`},
+		{"projects:\n  a:\n    backnd: file\n", `line 3: unknown key "backnd" in project "a" (valid keys: backend, options, allow_unsafe_names)`},
 		{"projects:\n  a:\n    options: {}\n", `project "a" has no backend`},
 		{"projects:\n  a: file\n", `project "a" must be a mapping`},
 		{"projects:\n  a:\n    backend: [x]\n", "must be a backend name"},
 		{"projects:\n  a/b:\n    backend: file\n", "project name"},
 		{"default_project: b\nprojects:\n  a:\n    backend: file\n", `default_project "b" is not defined`},
 		{"default_project: b\n", `default_project "b" is not defined`},
+		{"", "defines no projects"},
 		{"projects: [a]\n", "projects must be a mapping"},
 		{"projects:\n  a:\n    backend: file\n    options: [1]\n", "options of project \"a\" must be a mapping"},
 		{"projects:\n  a:\n    backend: file\n  a:\n    backend: file\n", ""},

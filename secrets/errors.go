@@ -42,4 +42,12 @@ var (
 	ErrAuth = errors.New("authentication failed")
 	// ErrClosed: the store was closed; open a new one.
 	ErrClosed = errors.New("store is closed")
+	// ErrUnsafeName: a secret's name would let it take over the programs
+	// that get it (LD_PRELOAD, BASH_ENV, PATH, ...: see UnsafeName) and the
+	// project does not allow it.
+	ErrUnsafeName = errors.New("unsafe secret name")
+	// ErrLimit: a documented limit would be exceeded: MaxSecrets or
+	// MaxStoreSize per repository, or the system's limit on the size of a
+	// program's environment and arguments (CheckEnvironSize).
+	ErrLimit = errors.New("limit exceeded")
 )

@@ -26,6 +26,9 @@ type Env struct {
 	// terminal, in which case backends that need one report how to supply
 	// the input otherwise.
 	Prompt PromptFunc
+	// Warn reports a problem that does not stop the operation (an
+	// unreadable item written by another tool); nil discards it.
+	Warn func(string)
 }
 
 // Value returns the value of the environment variable key through
@@ -60,6 +63,10 @@ type OpenRequest struct {
 	Options Options
 	// Env describes the process environment.
 	Env Env
+	// AllowUnsafeNames are names on the deny list of UnsafeName that the
+	// store accepts anyway (the project's allow_unsafe_names); Open adds
+	// them to the store's Info.
+	AllowUnsafeNames []string
 }
 
 // Opener opens a store of one backend. It decodes its own options from
@@ -175,7 +182,7 @@ func (r *Registry) Open(ctx context.Context, req OpenRequest) (Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Wrap(s, Info{Backend: req.Backend, Scope: req.Scope}), nil
+	return Wrap(s, Info{Backend: req.Backend, Scope: req.Scope, AllowUnsafeNames: req.AllowUnsafeNames}), nil
 }
 
 // CheckOpen is what every backend's Open starts with: it reports a

@@ -22,6 +22,11 @@ import (
 // identified by the absolute path of its main working tree. Linked worktrees
 // (where .git is a file) and submodules are followed to the repository they
 // belong to. Outside any repository the error wraps ErrNotInRepository.
+//
+// As git does (safe.directory), a repository whose working tree or git
+// directory another user owns is refused with an error wrapping
+// ErrPermission, since its origin remote decides whose secrets are used,
+// unless git's own safe.directory setting allows it.
 func DetectRepository(dir string) (string, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -44,7 +49,7 @@ func DetectRepository(dir string) (string, error) {
 		}
 		cur = parent
 	}
-	return "", fmt.Errorf("%w: %s is not inside a git repository; cd into the repository whose secrets you want, or pass --repo (a remote URL such as github.com/org/repo, or a repository path)", ErrNotInRepository, abs)
+	return "", fmt.Errorf("%w: %s is not inside a git repository; cd into the repository whose secrets you want, or pass --repo (a remote URL such as github.com/org/repo, or a repository path)", ErrNotInRepository, Printable(abs))
 }
 
 // repositoryAt reports whether top holds a .git entry and, if so, the
@@ -56,18 +61,18 @@ func repositoryAt(top string) (string, bool, error) {
 		return "", false, nil
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("%w: cannot read %s: %v", ErrNotInRepository, dotgit, err)
+		return "", false, fmt.Errorf("%w: cannot read %s: %v", ErrNotInRepository, Printable(dotgit), err)
 	}
 	gitDir := dotgit
 	if !fi.IsDir() {
 		data, err := os.ReadFile(dotgit)
 		if err != nil {
-			return "", false, fmt.Errorf("%w: cannot read %s: %v", ErrNotInRepository, dotgit, err)
+			return "", false, fmt.Errorf("%w: cannot read %s: %v", ErrNotInRepository, Printable(dotgit), err)
 		}
 		line, _, _ := strings.Cut(string(data), "\n")
 		target, ok := strings.CutPrefix(strings.TrimSpace(line), "gitdir:")
 		if !ok {
-			return "", false, fmt.Errorf("%w: %s is a file without a \"gitdir:\" line; is the repository damaged?", ErrNotInRepository, dotgit)
+			return "", false, fmt.Errorf("%w: %s is a file without a \"gitdir:\" line; is the repository damaged?", ErrNotInRepository, Printable(dotgit))
 		}
 		gitDir = resolvePath(top, strings.TrimSpace(target))
 	}
@@ -83,6 +88,9 @@ func repositoryAt(top string) (string, bool, error) {
 	if commonDir != gitDir && filepath.Base(commonDir) == ".git" {
 		mainTop = filepath.Dir(commonDir)
 	}
+	if err := checkRepositoryOwner(top, dotgit, gitDir); err != nil {
+		return "", false, err
+	}
 	remote, err := originURL(filepath.Join(commonDir, "config"))
 	if err != nil {
 		return "", false, err
@@ -96,7 +104,7 @@ func repositoryAt(top string) (string, bool, error) {
 	}
 	id, err := NormalizeRepository(remote)
 	if err != nil {
-		return "", false, fmt.Errorf("the origin remote of %s: %w", mainTop, err)
+		return "", false, fmt.Errorf("the origin remote of %s: %w", Printable(mainTop), err)
 	}
 	return id, true, nil
 }
@@ -116,7 +124,7 @@ func originURL(configPath string) (string, error) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("%w: cannot read %s: %v", ErrNotInRepository, configPath, err)
+		return "", fmt.Errorf("%w: cannot read %s: %v", ErrNotInRepository, Printable(configPath), err)
 	}
 	return gitConfigValue(data, "remote", "origin", "url"), nil
 }
@@ -125,6 +133,28 @@ func originURL(configPath string) (string, error) {
 // config file (git-config(1) syntax: case-insensitive section and key names,
 // case-sensitive subsection, quotes, escapes, comments, continuation lines).
 func gitConfigValue(data []byte, section, subsection, key string) string {
+	var first string
+	gitConfigEach(data, func(header string) bool { return matchSection(header, section, subsection) }, key, func(v string) bool {
+		first = v
+		return false
+	})
+	return first
+}
+
+// gitConfigValues returns every value of section.key, for a section
+// without subsection such as [safe], in file order.
+func gitConfigValues(data []byte, section, key string) []string {
+	var values []string
+	gitConfigEach(data, func(header string) bool { return strings.EqualFold(strings.TrimSpace(header), section) }, key, func(v string) bool {
+		values = append(values, v)
+		return true
+	})
+	return values
+}
+
+// gitConfigEach calls fn with each value of key in the sections whose
+// header (between the brackets) match accepts, until fn returns false.
+func gitConfigEach(data []byte, match func(header string) bool, key string, fn func(value string) bool) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	inSection := false
@@ -139,7 +169,7 @@ func gitConfigValue(data []byte, section, subsection, key string) string {
 				inSection = false
 				continue
 			}
-			inSection = matchSection(line[1:end], section, subsection)
+			inSection = match(line[1:end])
 			rest := strings.TrimSpace(line[end+1:])
 			if rest == "" || rest[0] == '#' || rest[0] == ';' {
 				continue
@@ -156,9 +186,10 @@ func gitConfigValue(data []byte, section, subsection, key string) string {
 		for strings.HasSuffix(value, "\\") && !strings.HasSuffix(value, "\\\\") && sc.Scan() {
 			value = value[:len(value)-1] + sc.Text()
 		}
-		return parseGitValue(value)
+		if !fn(parseGitValue(value)) {
+			return
+		}
 	}
-	return ""
 }
 
 func matchSection(header, section, subsection string) bool {
@@ -307,7 +338,7 @@ func NormalizeRepository(s string) (string, error) {
 			return "", fmt.Errorf("%w: cannot parse repository URL: %v", ErrInvalidScope, redactURLError(err))
 		}
 		if u.Host != "" && u.Host != "localhost" {
-			return "", fmt.Errorf("%w: file URLs naming a host (%s) are not supported; use the path of the repository as this machine sees it", ErrInvalidScope, u.Host)
+			return "", fmt.Errorf("%w: file URLs naming a host (%s) are not supported; use the path of the repository as this machine sees it", ErrInvalidScope, Printable(u.Host))
 		}
 		lp := u.Path
 		if len(lp) >= 3 && lp[0] == '/' && lp[2] == ':' && (lp[1]|0x20 >= 'a' && lp[1]|0x20 <= 'z') {
@@ -337,7 +368,7 @@ func NormalizeRepository(s string) (string, error) {
 			return "", fmt.Errorf("%w: %q is neither a repository URL (such as github.com/org/repo) nor a path (start a relative path with ./)", ErrInvalidScope, printableName(s))
 		}
 		if !strings.ContainsAny(first, ".:") && first != "localhost" && !strings.Contains(rest, "/") {
-			return "", fmt.Errorf("%w: %q has no host; write the repository with its host, such as github.com/%s (a relative path starts with ./)", ErrInvalidScope, printableName(s), printableName(s))
+			return "", fmt.Errorf("%w: %q has no host; write the repository with its host, such as github.com/%s (a relative path starts with ./)", ErrInvalidScope, printableName(s), Printable(printableName(s)))
 		}
 		host, p = first, rest
 	}

@@ -43,7 +43,8 @@ func (s Scope) Validate() error {
 	return nil
 }
 
-// String describes the scope for messages: project "NAME", repository ID.
+// String describes the scope for messages: project "NAME", repository ID,
+// with control characters of either escaped (Printable).
 func (s Scope) String() string {
-	return fmt.Sprintf("project %q, repository %s", s.Project, s.Repository)
+	return fmt.Sprintf("project %q, repository %s", s.Project, Printable(s.Repository))
 }

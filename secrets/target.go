@@ -41,6 +41,8 @@ type Resolved struct {
 	Options Options
 	// ConfigPath is the configuration file used ("" for the implicit one).
 	ConfigPath string
+	// AllowUnsafeNames are the project's allow_unsafe_names.
+	AllowUnsafeNames []string
 	// Env is the Target's Env, handed to the backend's opener.
 	Env Env
 }
@@ -66,18 +68,19 @@ func Resolve(t Target) (Resolved, error) {
 		return Resolved{}, err
 	}
 	return Resolved{
-		Scope:      Scope{Project: project, Repository: repo},
-		Backend:    pc.Backend,
-		Options:    pc.Options,
-		ConfigPath: cfg.Path,
-		Env:        t.Env,
+		Scope:            Scope{Project: project, Repository: repo},
+		Backend:          pc.Backend,
+		Options:          pc.Options,
+		ConfigPath:       cfg.Path,
+		Env:              t.Env,
+		AllowUnsafeNames: pc.AllowUnsafeNames,
 	}, nil
 }
 
 // OpenResolved opens the store that Resolve found, with the backend it
 // names. Errors name the project and backend.
 func (r *Registry) OpenResolved(ctx context.Context, res Resolved) (Store, error) {
-	s, err := r.Open(ctx, OpenRequest{Scope: res.Scope, Backend: res.Backend, Options: res.Options, Env: res.Env})
+	s, err := r.Open(ctx, OpenRequest{Scope: res.Scope, Backend: res.Backend, Options: res.Options, Env: res.Env, AllowUnsafeNames: res.AllowUnsafeNames})
 	if err != nil {
 		return nil, fmt.Errorf("project %q (backend %s): %w", res.Scope.Project, res.Backend, err)
 	}
@@ -104,7 +107,7 @@ func ResolveRepository(repo, dir string) (string, error) {
 		}
 		fi, err := os.Stat(p)
 		if err != nil || !fi.IsDir() {
-			return "", fmt.Errorf("%w: --repo %s is not a directory; give a repository directory or a remote URL such as github.com/org/repo", ErrNotInRepository, repo)
+			return "", fmt.Errorf("%w: --repo %s is not a directory; give a repository directory or a remote URL such as github.com/org/repo", ErrNotInRepository, Printable(repo))
 		}
 		return DetectRepository(p)
 	}

@@ -34,7 +34,24 @@
 // SHA-256; names are stored so that keychains that ignore letter case keep
 // API_TOKEN and api_token apart (see encodeName). Kernel keys hold at most
 // 32767 bytes, so longer values are kept in chunks behind a checksummed
-// head item (see chunk.go).
+// head item (see chunk.go). A pass entry holds the value and a newline, as
+// "pass insert" writes it and "pass show" prints it (see passRing; entries
+// in the keyring module's JSON form are read too).
+//
+// An item that holds no valid secret value or cannot be decrypted (written
+// by another tool, or a pass entry encrypted to another key) makes Get
+// fail with secrets.ErrCorrupt, naming the item; GetAll (run, export)
+// leaves it out and reports it through Options.Env.Warn.
+//
+// # The Secret Service session
+//
+// Values cross the D-Bus session bus encrypted: the store opens a
+// "dh-ietf1024-sha256-aes128-cbc-pkcs7" session as libsecret does (a
+// Diffie-Hellman exchange in RFC 2409's 1024-bit group, HKDF-SHA256, then
+// AES-128-CBC per value; see sscrypt.go), so a process eavesdropping on the
+// bus sees no value. Only a service that refuses that algorithm gets a
+// "plain" session, and then Options.Env.Warn is told that values cross the
+// bus in clear.
 //
 // # Bounded calls and errors
 //

@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dstackai/dstack-secrets/secrets"
@@ -135,12 +136,14 @@ type Store struct {
 	kc       keychain
 	keychain string
 	timeout  time.Duration
+	warn     func(string) // Options.Env.Warn
 }
 
 var (
-	_ secrets.Store   = (*Store)(nil)
-	_ secrets.Locator = (*Store)(nil)
-	_ io.Closer       = (*Store)(nil)
+	_ secrets.Store      = (*Store)(nil)
+	_ secrets.Locator    = (*Store)(nil)
+	_ secrets.BulkGetter = (*Store)(nil)
+	_ io.Closer          = (*Store)(nil)
 )
 
 // Open opens the store of scope in the first of opts.Keychains that can be
@@ -159,7 +162,7 @@ func Open(ctx context.Context, scope secrets.Scope, opts Options) (secrets.Store
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		s := &Store{keychain: name, timeout: opts.Timeout}
+		s := &Store{keychain: name, timeout: opts.Timeout, warn: opts.Env.Warn}
 		err := s.call(ctx, "open", func(ctx context.Context) error {
 			kc, err := openKeychain(ctx, name, scope, &opts)
 			if err == nil {
@@ -299,7 +302,10 @@ func (s *Store) List(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-// Get returns the value of the secret name.
+// Get returns the value of the secret name. An item that holds no valid
+// secret value (binary data, an empty entry: written by another tool) or
+// that cannot be decrypted gives an error wrapping secrets.ErrCorrupt that
+// names the item and never quotes it.
 func (s *Store) Get(ctx context.Context, name string) (string, error) {
 	var value string
 	err := s.call(ctx, "get", func(ctx context.Context) error {
@@ -310,7 +316,52 @@ func (s *Store) Get(ctx context.Context, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := secrets.ValidateValue(value); err != nil {
+		return "", fmt.Errorf("%w: %s does not hold a secret value (%v); it was probably written by another tool: replace it with \"dstack-secrets add -y %s\" or delete it", secrets.ErrCorrupt, s.kc.locate(name), err, name)
+	}
 	return value, nil
+}
+
+// GetAll implements secrets.BulkGetter: it reads every secret of the scope
+// and leaves out, with a warning through Options.Env.Warn, the items that
+// cannot be read (secrets.ErrCorrupt from Get: written by another tool, or
+// encrypted to someone else's key), so that one foreign item does not stop
+// run or export; Get of that name still reports the problem.
+func (s *Store) GetAll(ctx context.Context) (map[string]string, error) {
+	names, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	valid := names[:0]
+	for _, n := range names {
+		if secrets.ValidateName(n) == nil {
+			valid = append(valid, n)
+		}
+	}
+	var mu sync.Mutex
+	skipped := map[string]error{}
+	all, err := secrets.ReadConcurrently(ctx, valid, secrets.MaxConcurrentReads, func(ctx context.Context, name string) (string, bool, error) {
+		v, err := s.Get(ctx, name)
+		switch {
+		case errors.Is(err, secrets.ErrNotFound):
+			return "", false, nil
+		case errors.Is(err, secrets.ErrCorrupt):
+			mu.Lock()
+			skipped[name] = err
+			mu.Unlock()
+			return "", false, nil
+		}
+		return v, err == nil, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.warn != nil {
+		for _, name := range secrets.SortedNames(skipped) {
+			s.warn(fmt.Sprintf("left out secret %s: %v", name, skipped[name]))
+		}
+	}
+	return all, nil
 }
 
 // Set stores value under name.

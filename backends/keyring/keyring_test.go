@@ -96,7 +96,7 @@ func TestConformance(t *testing.T) {
 				return func(ctx context.Context, sc secrets.Scope) (secrets.Store, error) {
 					return keyring.Open(ctx, sc, opts)
 				}
-			}, secretstest.Options{NoCreate: true, NoBulk: true})
+			}, secretstest.Options{NoCreate: true})
 		})
 	}
 }

@@ -129,7 +129,11 @@ func openModule(ctx context.Context, name string, scope secrets.Scope, opts *Opt
 		m.where = func(key string) string {
 			return fmt.Sprintf("keychain %s, entry %s/%s of the password store %s", name, cfg.PassPrefix, key, dir)
 		}
-		m.hint = "see pass's message above; check that gpg can use the key in " + filepath.Join(dir, ".gpg-id")
+		m.hint = "check that gpg can use the key in " + filepath.Join(dir, ".gpg-id")
+		// Run pass ourselves, to read entries that pass's own users wrote
+		// (see passRing).
+		m.ring = &passRing{dir: dir, prefix: cfg.PassPrefix}
+		return m, nil
 	case File:
 		dir := opts.FileDir
 		if dir == "" {
@@ -214,7 +218,7 @@ func (m *module) lock() func() {
 func (m *module) fail(op, name string, err error) error {
 	sentinel := secrets.ErrUnavailable
 	switch {
-	case errors.Is(err, secrets.ErrAuth), errors.Is(err, secrets.ErrConflict),
+	case errors.Is(err, secrets.ErrAuth), errors.Is(err, secrets.ErrConflict), errors.Is(err, secrets.ErrCorrupt),
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("keychain %s: %s %q: %w", m.name, op, name, err)
 	case errors.Is(err, syscall.EDQUOT):

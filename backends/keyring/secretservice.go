@@ -57,6 +57,7 @@ type ssSecret struct {
 type secretService struct {
 	conn       *dbus.Conn
 	session    dbus.ObjectPath
+	key        []byte // the session's AES key (sscrypt.go); nil for a plain session
 	collection dbus.ObjectPath
 	collName   string
 	scope      secrets.Scope
@@ -147,10 +148,8 @@ func openSecretService(ctx context.Context, scope secrets.Scope, opts *Options) 
 				SecretService, addr, ssBusName, secrets.ErrUnavailable)
 		}
 	}
-	svc := conn.Object(ssBusName, ssPath)
-	var out dbus.Variant
-	if err := svc.CallWithContext(ctx, ssService+".OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&out, &s.session); err != nil {
-		return nil, ssError("opening a session", err)
+	if err := s.openSession(ctx, opts.Env.Warn); err != nil {
+		return nil, err
 	}
 	if err := s.findCollection(ctx, opts.Collection); err != nil {
 		return nil, err
@@ -379,7 +378,15 @@ func (s *secretService) get(ctx context.Context, name string) (string, error) {
 		}
 		return "", ssError("reading secret "+name, err)
 	}
-	return string(sec.Value), nil
+	if s.key == nil {
+		return string(sec.Value), nil
+	}
+	value, err := ssDecrypt(s.key, sec.Parameters, sec.Value)
+	if err != nil {
+		return "", fmt.Errorf("keychain %s: reading secret %q: %v: %w", SecretService, name, err, secrets.ErrCorrupt)
+	}
+	defer clear(value)
+	return string(value), nil
 }
 
 func (s *secretService) set(ctx context.Context, name, value string) error {
@@ -388,6 +395,14 @@ func (s *secretService) set(ctx context.Context, name, value string) error {
 		ssItem + ".Attributes": dbus.MakeVariant(s.attributes(name)),
 	}
 	sec := ssSecret{Session: s.session, Parameters: []byte{}, Value: []byte(value), ContentType: ssContentType}
+	if s.key != nil {
+		iv, ct, err := ssEncrypt(s.key, sec.Value)
+		clear(sec.Value)
+		if err != nil {
+			return fmt.Errorf("keychain %s: storing secret %q: encrypting it for the session: %v", SecretService, name, err)
+		}
+		sec.Parameters, sec.Value = iv, ct
+	}
 	var item, prompt dbus.ObjectPath
 	// replace=true: an item with the same attributes is updated in place.
 	if err := s.conn.Object(ssBusName, s.collection).CallWithContext(ctx, ssCollection+".CreateItem", 0, props, sec, true).Store(&item, &prompt); err != nil {
@@ -444,6 +459,7 @@ func (s *secretService) close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = s.conn.Object(ssBusName, s.session).CallWithContext(ctx, "org.freedesktop.Secret.Session.Close", 0).Err
+		clear(s.key)
 		err = s.conn.Close()
 	})
 	return err

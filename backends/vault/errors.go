@@ -145,7 +145,7 @@ func (s *store) classify(ctx context.Context, err error, op, path, capability st
 	}
 	var ue *url.Error
 	if !errors.As(err, &ue) {
-		return fmt.Errorf("%s: Vault at %s: %v", op, s.addr, err)
+		return fmt.Errorf("%s: Vault at %s: %s", op, s.addr, redactURL(err.Error()))
 	}
 	cause := ue.Err
 	hint := "check the address (the address option or VAULT_ADDR) and that the server is running"
@@ -159,7 +159,7 @@ func (s *store) classify(ctx context.Context, err error, op, path, capability st
 	case strings.Contains(cause.Error(), "server gave HTTP response to HTTPS client"):
 		hint = "the server speaks plain HTTP: use an http:// address"
 	}
-	return fmt.Errorf("%w: %s: cannot reach Vault at %s: %v; %s", secrets.ErrUnavailable, op, s.addr, cause, hint)
+	return fmt.Errorf("%w: %s: cannot reach Vault at %s: %s; %s", secrets.ErrUnavailable, op, s.addr, redactURL(cause.Error()), hint)
 }
 
 func orStatus(msg string, code int) string {
@@ -167,4 +167,30 @@ func orStatus(msg string, code int) string {
 		return msg
 	}
 	return http.StatusText(code)
+}
+
+// redactURL hides the user information ("user:password@", or a token used
+// as the user name) of every URL in text, as "***@": a Vault address or a
+// proxy URL may carry credentials, and error texts of the HTTP client and
+// of url.Parse quote the URL. It needs no valid URL (a bad port is what
+// url.Parse complains about), only "scheme://".
+func redactURL(text string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(text, "://")
+		if i < 0 {
+			b.WriteString(text)
+			return b.String()
+		}
+		b.WriteString(text[:i+3])
+		text = text[i+3:]
+		end := strings.IndexAny(text, "/?#\"' \t\n")
+		if end < 0 {
+			end = len(text)
+		}
+		if at := strings.LastIndexByte(text[:end], '@'); at >= 0 {
+			b.WriteString("***")
+			text = text[at:]
+		}
+	}
 }

@@ -171,7 +171,7 @@ func newStore(opts Options, scope secrets.Scope) (*store, error) {
 	}
 	s := &store{
 		scope:   scope,
-		addr:    addr,
+		addr:    redactURL(addr), // for messages
 		mount:   mount,
 		base:    prefix + "/" + scope.Project + "/" + repo,
 		version: opts.KVVersion,
@@ -180,7 +180,7 @@ func newStore(opts Options, scope secrets.Scope) (*store, error) {
 	cfg.CheckRetry = s.checkRetry
 	client, err := api.NewClient(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: Vault client for %s: %v", secrets.ErrInvalidConfig, addr, err)
+		return nil, fmt.Errorf("%w: Vault client for %s: %s", secrets.ErrInvalidConfig, redactURL(addr), redactURL(err.Error()))
 	}
 	// NewClient reads VAULT_TOKEN and VAULT_NAMESPACE from the process
 	// environment; the store uses only what it resolves itself.
@@ -239,7 +239,7 @@ func repoPath(repo string) (string, error) {
 func clientConfig(opts Options, getenv func(string) string) (*api.Config, string, error) {
 	cfg := api.DefaultConfig()
 	if cfg.Error != nil {
-		return nil, "", fmt.Errorf("%w: Vault client settings from the environment: %v", secrets.ErrInvalidConfig, cfg.Error)
+		return nil, "", fmt.Errorf("%w: Vault client settings from the environment: %s", secrets.ErrInvalidConfig, redactURL(cfg.Error.Error()))
 	}
 	first := func(vals ...string) string {
 		for _, v := range vals {
@@ -288,7 +288,7 @@ func clientConfig(opts Options, getenv func(string) string) (*api.Config, string
 	if p := first(getenv(api.EnvVaultProxyAddr), getenv(api.EnvHTTPProxy)); p != "" {
 		u, err := url.Parse(p)
 		if err != nil {
-			return nil, "", fmt.Errorf("%w: %s: cannot parse the proxy URL: %v", secrets.ErrInvalidConfig, api.EnvVaultProxyAddr, err)
+			return nil, "", fmt.Errorf("%w: %s: cannot parse the proxy URL: %s", secrets.ErrInvalidConfig, api.EnvVaultProxyAddr, redactURL(err.Error()))
 		}
 		transport.Proxy = http.ProxyURL(u)
 	}
@@ -317,7 +317,7 @@ func clientConfig(opts Options, getenv func(string) string) (*api.Config, string
 		}
 	}
 	if err := cfg.ConfigureTLS(t); err != nil {
-		return nil, "", fmt.Errorf("%w: TLS settings for Vault at %s: %v (check ca_cert/VAULT_CACERT, ca_path/VAULT_CAPATH, client_cert and client_key)", secrets.ErrInvalidConfig, addr, err)
+		return nil, "", fmt.Errorf("%w: TLS settings for Vault at %s: %v (check ca_cert/VAULT_CACERT, ca_path/VAULT_CAPATH, client_cert and client_key)", secrets.ErrInvalidConfig, redactURL(addr), err)
 	}
 	return cfg, addr, nil
 }

@@ -303,6 +303,15 @@ func (s *interactiveShell) waitDump() string {
 // clears it (Ctrl-U).
 func (s *interactiveShell) complete(typed string) string {
 	s.t.Helper()
+	// Keys typed before the line editor runs would go through the
+	// terminal's canonical mode (Ctrl-D there ends the read): wait for it.
+	deadline := time.Now().Add(30 * time.Second)
+	for !lineEditing(s.ptmx) {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the shell's line editor never started; screen: %q", s.text())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if _, err := s.ptmx.Write([]byte(typed + "\t\x18\x04")); err != nil {
 		s.t.Fatal(err)
 	}

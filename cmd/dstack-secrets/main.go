@@ -17,9 +17,13 @@ import (
 	"os"
 
 	"github.com/dstackai/dstack-secrets/cmd/dstack-secrets/internal/cli"
+	"github.com/dstackai/dstack-secrets/internal/nocore"
 )
 
 func main() {
+	// Decrypted secrets never end up in a core dump (see package nocore);
+	// run's command gets the process's limits back.
+	_ = nocore.Disable()
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 

@@ -59,6 +59,18 @@ type Options struct {
 	Stderr io.Writer
 	// NoTTY never starts the command on a pseudo-terminal.
 	NoTTY bool
+	// Start starts the prepared command; nil means cmd.Start. The CLI
+	// passes nocore.Start, which gives the command back the core-dump
+	// limit that dstack-secrets itself gave up.
+	Start func(cmd *exec.Cmd) error
+}
+
+// start starts cmd with opts.Start, or cmd.Start when it is nil.
+func (o Options) start(cmd *exec.Cmd) error {
+	if o.Start != nil {
+		return o.Start(cmd)
+	}
+	return cmd.Start()
 }
 
 // StartError is returned when the command could not be started; Err is
@@ -105,7 +117,7 @@ func Start(cmd *exec.Cmd, opts Options) (*Child, error) {
 		cmd.Stdout = c.filter(opts.Redactor, opts.Stdout)
 		cmd.Stderr = c.filter(opts.Redactor, opts.Stderr)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := opts.start(cmd); err != nil {
 		return nil, &StartError{Err: err}
 	}
 	return c, nil

@@ -109,7 +109,7 @@ func (c *Child) startTTY(out *os.File, opts Options) (started bool, err error) {
 	attr.Setsid, attr.Setctty, attr.Ctty = true, true, ctty
 	attr.Setpgid, attr.Foreground = false, false // a session leader has its own group
 	cmd.SysProcAttr = &attr
-	err = cmd.Start()
+	err = opts.start(cmd)
 	_ = tty.Close() // the child has its own copy: EOF (EIO) comes when it is gone
 	if err != nil {
 		_ = ptmx.Close()

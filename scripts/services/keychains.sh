@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Real OS keychains for the tests of backends/keyring, sourced by scripts/test.
 #
-#   keychains_install   installs gnome-keyring, D-Bus, keyutils, pass and gnupg
+#   keychains_install   installs gnome-keyring, D-Bus, keyutils, pass, gnupg and
+#                       libsecret's secret-tool (the encrypted-session interop test)
 #                       (never dbus-x11: see below) and fetches the dbus-x11
 #                       package file for the dbus-daemon leak test
 #   keychains_start     starts a private D-Bus session bus with gnome-keyring's
@@ -21,7 +22,7 @@
 #
 # Works when sourced by a script running with set -euo pipefail.
 
-KEYCHAINS_PACKAGES=(dbus-daemon dbus-bin gnome-keyring keyutils pass gnupg libx11-6)
+KEYCHAINS_PACKAGES=(dbus-daemon dbus-bin gnome-keyring keyutils pass gnupg libx11-6 libsecret-tools)
 KEYCHAINS_CACHE="${KEYCHAINS_CACHE:-${TMPDIR:-/tmp}/dstack-secrets-apt-cache}"
 KEYCHAINS_TMP=""
 KEYCHAINS_BUS_PID=""

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -16,17 +17,19 @@ import (
 type addInput struct {
 	Name     string
 	Value    string
-	HasValue bool // Value was given; else it is prompted for or read from stdin
-	Yes      bool // overwrite an existing secret without asking
+	HasValue bool   // Value was given; else it is prompted for or read from stdin
+	FromFile string // read the value from this file
+	Yes      bool   // overwrite an existing secret without asking
 }
 
 func (a *app) addCommand() *ffcli.Command {
 	var in addInput
 	fs := a.newFlagSet("add")
 	yesFlag(fs, &in.Yes, "Don't ask for confirmation (overwrite an existing secret)")
+	fs.StringVar(&in.FromFile, "from-file", "", "Read the value from the file `PATH` (one trailing newline is removed)")
 	return &ffcli.Command{
 		Name:       "add",
-		ShortUsage: "dstack-secrets add [-h] [--project PROJECT] [-y] NAME [VALUE]",
+		ShortUsage: "dstack-secrets add [-h] [--project PROJECT] [-y] [--from-file PATH] NAME [VALUE]",
 		ShortHelp:  "Add a secret (asks before overwriting one)",
 		LongHelp: `Adds a new secret for the current repository.
 
@@ -41,6 +44,12 @@ Positional Arguments:
                      the value is read from it (one trailing newline is
                      removed)
 
+A VALUE on the command line is visible to other users of the machine (ps)
+and stays in your shell's history. Prefer the safe forms:
+  dstack-secrets add NAME                      (masked prompt)
+  pass show x | dstack-secrets add NAME        (standard input)
+  dstack-secrets add --from-file key.json NAME (a file)
+
 A value that starts with '-' goes after '--': dstack-secrets add NAME -- VALUE`,
 		FlagSet: fs,
 		Exec: func(ctx context.Context, args []string) error {
@@ -50,6 +59,9 @@ A value that starts with '-' goes after '--': dstack-secrets add NAME -- VALUE`,
 			}
 			in.Name = pos[0]
 			if len(pos) == 2 {
+				if in.FromFile != "" {
+					return commandUsageError("add", "give the value either as VALUE or with --from-file, not both")
+				}
 				in.Value, in.HasValue = pos[1], true
 			}
 			return addSecret(ctx, a, in)
@@ -61,6 +73,13 @@ A value that starts with '-' goes after '--': dstack-secrets add NAME -- VALUE`,
 func addSecret(ctx context.Context, a *app, in addInput) error {
 	if err := secrets.ValidateName(in.Name); err != nil {
 		return err
+	}
+	if in.FromFile != "" {
+		v, err := readValueFile(in.FromFile)
+		if err != nil {
+			return err
+		}
+		in.Value, in.HasValue = v, true
 	}
 	if in.HasValue {
 		if err := secrets.ValidateValue(in.Value); err != nil {
@@ -108,6 +127,36 @@ func addSecret(ctx context.Context, a *app, in addInput) error {
 	})
 }
 
+// readValueFile reads a secret value from a file, with one trailing newline
+// removed as from standard input.
+func readValueFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("--from-file: cannot read %s: %w", secrets.Printable(path), unwrapPathError(err))
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return "", fmt.Errorf("--from-file: %s is a directory; name the file that holds the value", secrets.Printable(path))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, secrets.MaxValueSize+2))
+	if err != nil {
+		return "", fmt.Errorf("--from-file: cannot read %s: %w", secrets.Printable(path), unwrapPathError(err))
+	}
+	value := trimNewline(string(data))
+	if value == "" {
+		return "", fmt.Errorf("%w: --from-file: %s is empty", secrets.ErrInvalidValue, secrets.Printable(path))
+	}
+	return value, nil
+}
+
+// trimNewline removes one trailing newline ("\n" or "\r\n").
+func trimNewline(s string) string {
+	if v, ok := strings.CutSuffix(s, "\r\n"); ok {
+		return v
+	}
+	return strings.TrimSuffix(s, "\n")
+}
+
 // readValue reads a secret value: a masked prompt at a terminal, else all of
 // stdin with one trailing newline removed.
 func (a *app) readValue(ctx context.Context, name string) (string, error) {
@@ -123,12 +172,7 @@ func (a *app) readValue(ctx context.Context, name string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("cannot read the value from standard input: %w", err)
 		}
-		value = string(data)
-		if v, ok := strings.CutSuffix(value, "\r\n"); ok {
-			value = v // one Windows line ending
-		} else {
-			value = strings.TrimSuffix(value, "\n")
-		}
+		value = trimNewline(string(data))
 		if value == "" {
 			return "", fmt.Errorf("%w: standard input was empty; pass the value as an argument, pipe it in, or run in a terminal to be prompted", secrets.ErrInvalidValue)
 		}

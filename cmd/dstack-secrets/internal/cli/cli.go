@@ -104,7 +104,9 @@ func Run(ctx context.Context, args []string, p Params) int {
 		p.Registry = backends.Registry()
 	}
 	a := &app{Params: p}
-	a.env = secrets.Env{Getenv: p.Getenv, HomeDir: p.HomeDir, Prompt: a.promptFunc()}
+	a.env = secrets.Env{Getenv: p.Getenv, HomeDir: p.HomeDir, Prompt: a.promptFunc(), Warn: func(msg string) {
+		fmt.Fprintf(a.Stderr, "dstack-secrets: warning: %s\n", secrets.PrintableText(msg))
+	}}
 	return a.run(ctx, args)
 }
 
@@ -324,7 +326,9 @@ func (a *app) fail(err error) int {
 		}
 		return ee.code
 	}
-	fmt.Fprintf(a.Stderr, "dstack-secrets: %v\n", err)
+	// Errors may echo text from files and servers: escape what a terminal
+	// would interpret.
+	fmt.Fprintf(a.Stderr, "dstack-secrets: %s\n", secrets.PrintableText(err.Error()))
 	return ExitFailure
 }
 

@@ -338,7 +338,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"-h"}, []string{"Usage: dstack-secrets", "list", "add", "delete", "--config FILE", "--repo REPO"}},
 		{[]string{"--help"}, []string{"Commands:"}},
 		{[]string{"add", "-h"}, []string{
-			"Usage: dstack-secrets add [-h] [--project PROJECT] [-y] NAME [VALUE]",
+			"Usage: dstack-secrets add [-h] [--project PROJECT] [-y] [--from-file PATH] NAME [VALUE]",
 			"NAME               The name of the secret",
 			"VALUE              The value of the secret. If not specified",
 			"masked input",

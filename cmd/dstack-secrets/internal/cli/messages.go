@@ -8,12 +8,12 @@ import (
 
 // where describes a scope for messages.
 func where(r secrets.Resolved) string {
-	return fmt.Sprintf("project %q (repository %s)", r.Scope.Project, r.Scope.Repository)
+	return fmt.Sprintf("project %q (repository %s)", r.Scope.Project, secrets.Printable(r.Scope.Repository))
 }
 
 // describe names a resolved project, its backend and repository.
 func describe(r secrets.Resolved) string {
-	return fmt.Sprintf("project %q (backend %s, repository %s)", r.Scope.Project, r.Backend, r.Scope.Repository)
+	return fmt.Sprintf("project %q (backend %s, repository %s)", r.Scope.Project, r.Backend, secrets.Printable(r.Scope.Repository))
 }
 
 // intersect returns the names of a that are in b, in the order of a.

@@ -14,6 +14,7 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/dstackai/dstack-secrets/internal/childio"
+	"github.com/dstackai/dstack-secrets/internal/nocore"
 	"github.com/dstackai/dstack-secrets/redact"
 	"github.com/dstackai/dstack-secrets/secrets"
 )
@@ -134,7 +135,7 @@ func runWithSecrets(ctx context.Context, a *app, in runInput) error {
 	var values map[string]string
 	err := a.withStore(ctx, func(store secrets.Store, _ secrets.Resolved) error {
 		var err error
-		values, err = secrets.GetAll(ctx, store)
+		values, err = secrets.ChildValues(ctx, store)
 		return err
 	})
 	if err != nil {
@@ -144,7 +145,7 @@ func runWithSecrets(ctx context.Context, a *app, in runInput) error {
 	if base == nil {
 		base = os.Environ()
 	}
-	env := secrets.MergeEnviron(base, values, !in.NoOverride)
+	env := secrets.MergeEnviron(secrets.DropCredentials(base), values, !in.NoOverride)
 	if len(in.Files) > 0 {
 		paths, cleanup, err := a.writeSecretFiles(in.Files, values)
 		if err != nil {
@@ -160,6 +161,9 @@ func runWithSecrets(ctx context.Context, a *app, in runInput) error {
 			opts.Format = redact.FormatName
 		}
 		redactor = redact.New(values, opts)
+	}
+	if err := secrets.CheckEnvironSize(in.Command, env); err != nil {
+		return err
 	}
 	return a.runChild(ctx, in.Command, env, redactor)
 }
@@ -241,7 +245,7 @@ func (a *app) runChild(ctx context.Context, args []string, env []string, redacto
 	cmd.Args[0] = args[0]
 	cmd.Env = env
 	cmd.WaitDelay = runWaitDelay
-	code, err := childio.Run(ctx, cmd, childio.Options{Redactor: redactor, Stdin: a.Stdin, Stdout: a.Stdout, Stderr: a.Stderr})
+	code, err := childio.Run(ctx, cmd, childio.Options{Redactor: redactor, Stdin: a.Stdin, Stdout: a.Stdout, Stderr: a.Stderr, Start: nocore.Start})
 	var se *childio.StartError
 	switch {
 	case errors.As(err, &se):
