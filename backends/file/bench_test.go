@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dstackai/dstack-secrets/internal/document"
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
@@ -57,11 +58,10 @@ func seedStore(b *testing.B, n int) (dir string) {
 		b.Fatal(err)
 	}
 	s := secrets.Unwrap(opened).(*Store)
-	repo := make(map[string]string, n)
+	doc := document.New()
 	for i := range n {
-		repo[benchName(i)] = benchValue(i)
+		doc.Set(benchScope.Repository, benchName(i), benchValue(i))
 	}
-	doc := &document{Format: formatV1, Repositories: map[string]map[string]string{benchScope.Repository: repo}}
 	if err := s.ensureRecipients(context.Background(), false); err != nil {
 		b.Fatal(err)
 	}

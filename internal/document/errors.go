@@ -46,8 +46,21 @@ func ageError(err error, rec *recorder, noMatchOK bool) error {
 	if noMatchOK && isNoMatch(err) {
 		return err
 	}
-	return &CorruptError{Detail: Unquoted(err)}
+	msg := Unquoted(err)
+	for _, s := range []string{"authenticate", "payload size", "final chunk", "chunk at offset"} {
+		if strings.Contains(msg, s) {
+			// Random access reports the chunk; say it as age's stream
+			// decryption does.
+			msg = payloadDamaged
+			break
+		}
+	}
+	return &CorruptError{Detail: msg}
 }
+
+// payloadDamaged is the age library's message for a payload that fails
+// authentication or is cut short.
+const payloadDamaged = "failed to decrypt and authenticate payload chunk, file may be corrupted or tampered with"
 
 // Unquoted returns err's text up to the first quote character, the part
 // that cannot hold document content.
