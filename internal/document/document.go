@@ -62,13 +62,14 @@ type state struct {
 // repoState is the decoded part of one repository. Its fields are set
 // once, and values grows, under state.mu.
 type repoState struct {
-	te     *tocEntry // version 2
-	index  string    // version 2: the index object, as read
-	names  []string  // sorted; for version 2 decoded from index on the first lookup
-	sizes  string    // version 2: the raw sizes list, parsed into offs on demand
-	offs   []int64   // offs[i]: start of entry i; offs[len(names)]: end of the last + 2
-	values map[string]string
-	all    bool // values holds every secret
+	te      *tocEntry // version 2
+	index   string    // version 2: the index object, as read
+	names   []string  // sorted; for version 2 decoded from index on the first lookup
+	sizes   string    // version 2: the raw sizes list, parsed into offs on demand
+	offs    []int64   // offs[i]: start of entry i; offs[len(names)]: end of the last + 2
+	entries string    // version 2: the entries, once read whole (GetAll)
+	values  map[string]string
+	all     bool // values holds every secret (version 1)
 }
 
 // New returns an empty document. Encrypt writes it in FormatV2.
@@ -280,18 +281,14 @@ func (d *Document) GetAll(repo string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	edits := d.edits[repo]
 	out := map[string]string{}
 	if rs != nil {
-		all, err := d.allValues(rs)
-		if err != nil {
+		if out, err = d.allValues(rs, len(edits)); err != nil {
 			return nil, err
 		}
-		out = make(map[string]string, len(all)+len(d.edits[repo]))
-		for k, v := range all {
-			out[k] = v
-		}
 	}
-	for k, v := range d.edits[repo] {
+	for k, v := range edits {
 		if v == nil {
 			delete(out, k)
 		} else {

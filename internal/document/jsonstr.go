@@ -80,7 +80,7 @@ func quotedLen(s string) int {
 // only printable ASCII other than '"' and '\\'.
 func plainString(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+		if !plainByte[s[i]] {
 			return false
 		}
 	}
@@ -95,7 +95,11 @@ func scanString(s string, i int) (end int, escaped, ok bool) {
 	if i >= len(s) || s[i] != '"' {
 		return 0, false, false
 	}
-	for j := i + 1; j < len(s); {
+	j := i + 1
+	for j < len(s) && plainByte[s[j]] {
+		j++
+	}
+	for j < len(s) {
 		c := s[j]
 		switch {
 		case c == '"':
@@ -130,6 +134,15 @@ func scanString(s string, i int) (end int, escaped, ok bool) {
 	}
 	return 0, false, false
 }
+
+// plainByte tells the bytes a JSON string holds as they are: printable
+// ASCII other than '"' and '\\'.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // canonicalUnicodeEscape reports whether the four hex digits h are a \u
 // escape the writer produces: a control character other than those with a

@@ -282,12 +282,12 @@ func (d *Document) offsets(rs *repoState) ([]int64, error) {
 	offs = make([]int64, 0, len(names)+1)
 	pos, s := te.Entries[0], sizes
 	for len(s) > 0 {
-		j := strings.IndexByte(s, ',')
-		if j < 0 {
-			j = len(s)
+		// A size: 1 to 12 digits without a leading zero, then ',' or the end.
+		n, j := int64(0), 0
+		for ; j < len(s) && j < 13 && '0' <= s[j] && s[j] <= '9'; j++ {
+			n = 10*n + int64(s[j]-'0')
 		}
-		n, err := strconv.ParseInt(s[:j], 10, 64)
-		if err != nil || n < 1 || n > te.Entries[1] || s[0] == '0' || s[0] == '+' {
+		if j == 0 || j == 13 || s[0] == '0' || (j < len(s) && (s[j] != ',' || j+1 == len(s))) || n > te.Entries[1] {
 			return nil, corruptf("an entry size of the index is not a size")
 		}
 		offs = append(offs, pos)
@@ -312,6 +312,7 @@ func (d *Document) offsets(rs *repoState) ([]int64, error) {
 func (d *Document) value(rs *repoState, name string, i int) (string, error) {
 	d.st.mu.Lock()
 	v, ok := rs.values[name]
+	region := rs.entries
 	d.st.mu.Unlock()
 	if ok {
 		return v, nil
@@ -320,8 +321,11 @@ func (d *Document) value(rs *repoState, name string, i int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	entry, err := d.read(offs[i], offs[i+1]-2-offs[i])
-	if err != nil {
+	var entry string
+	if region != "" {
+		base := rs.te.Entries[0]
+		entry = region[offs[i]-base : offs[i+1]-2-base]
+	} else if entry, err = d.read(offs[i], offs[i+1]-2-offs[i]); err != nil {
 		return "", err
 	}
 	if v, err = entryValue(entry, name); err != nil {
@@ -336,15 +340,19 @@ func (d *Document) value(rs *repoState, name string, i int) (string, error) {
 	return v, nil
 }
 
-// allValues returns every value of rs (shared: not to be modified).
-func (d *Document) allValues(rs *repoState) (map[string]string, error) {
+// allValues returns every value of rs in a new map with room for extra
+// more. The entries are read once and kept; values are decoded per call.
+func (d *Document) allValues(rs *repoState, extra int) (map[string]string, error) {
 	d.st.mu.Lock()
-	if rs.all {
-		m := rs.values
-		d.st.mu.Unlock()
+	all, values, region := rs.all, rs.values, rs.entries
+	d.st.mu.Unlock()
+	if all {
+		m := make(map[string]string, len(values)+extra)
+		for k, v := range values {
+			m[k] = v
+		}
 		return m, nil
 	}
-	d.st.mu.Unlock()
 	offs, err := d.offsets(rs)
 	if err != nil {
 		return nil, err
@@ -354,11 +362,15 @@ func (d *Document) allValues(rs *repoState) (map[string]string, error) {
 		return nil, err
 	}
 	te := rs.te
-	region, err := d.read(te.Entries[0], te.Entries[1])
-	if err != nil {
-		return nil, err
+	if region == "" {
+		if region, err = d.read(te.Entries[0], te.Entries[1]); err != nil {
+			return nil, err
+		}
+		d.st.mu.Lock()
+		rs.entries = region
+		d.st.mu.Unlock()
 	}
-	m := make(map[string]string, len(names))
+	m := make(map[string]string, len(names)+extra)
 	base := te.Entries[0]
 	for i, name := range names {
 		v, err := entryValue(region[offs[i]-base:offs[i+1]-2-base], name)
@@ -370,9 +382,6 @@ func (d *Document) allValues(rs *repoState) (map[string]string, error) {
 		}
 		m[name] = v
 	}
-	d.st.mu.Lock()
-	defer d.st.mu.Unlock()
-	rs.values, rs.all = m, true
 	return m, nil
 }
 
