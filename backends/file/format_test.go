@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -239,7 +241,50 @@ func checkAgeCLI(t *testing.T, dir string, want map[string]map[string]string) {
 			t.Fatalf("jq gave no JSON object: %v", err)
 		}
 		sameValues(t, "jq "+repo, obj, m)
+
+		// The names, one per line.
+		names := jqRaw(t, jq, out, "--arg", "r", repo, ".repositories[$r] | keys[]")
+		if want := strings.Join(slices.Sorted(maps.Keys(m)), "\n") + "\n"; names != want {
+			t.Errorf("jq names of %s: %q, want %q", repo, names, want)
+		}
+		for name, v := range m {
+			// One value, raw (jq -r adds a newline).
+			if got := jqRaw(t, jq, out, "--arg", "r", repo, "--arg", "n", name, ".repositories[$r][$n]"); got != v+"\n" {
+				t.Errorf("jq -r value of %s %s: mismatch (%d bytes, want %d)", repo, name, len(got), len(v)+1)
+			}
+		}
+		// Shell exports, evaluated by sh.
+		exports := jqRaw(t, jq, out, "--arg", "r", repo, `.repositories[$r] | to_entries[] | "export \(.key)=\(.value | @sh)"`)
+		script := exports
+		order := slices.Sorted(maps.Keys(m))
+		for _, name := range order {
+			script += `printf '%s\0' "$` + name + `"` + "\n"
+		}
+		printed, err := exec.Command("/bin/sh", "-c", script).Output()
+		if err != nil {
+			t.Fatalf("sh with the exports of %s: %v", repo, err)
+		}
+		vals := strings.Split(strings.TrimSuffix(string(printed), "\x00"), "\x00")
+		if len(vals) != len(order) {
+			t.Fatalf("sh printed %d values, want %d", len(vals), len(order))
+		}
+		for i, name := range order {
+			if vals[i] != m[name] {
+				t.Errorf("exported %s: mismatch (%d bytes, want %d)", name, len(vals[i]), len(m[name]))
+			}
+		}
 	}
+}
+
+func jqRaw(t *testing.T, jq string, input []byte, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(jq, append([]string{"-r"}, args...)...)
+	cmd.Stdin = bytes.NewReader(input)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("jq -r %s: %v", args[len(args)-1], err)
+	}
+	return string(out)
 }
 
 // program returns the path of an external program, failing when the test

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -390,5 +391,39 @@ func TestReadFailureIsNotCorruption(t *testing.T) {
 	}
 	if !errors.Is(err, errDisk) || errors.Is(err, secrets.ErrCorrupt) {
 		t.Fatalf("want the read error, got %v", err)
+	}
+}
+
+// TestDocExample checks that the example of docs/file-format.md is what
+// the writer produces for its secrets.
+func TestDocExample(t *testing.T) {
+	md, err := os.ReadFile("../../docs/file-format.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(md), "## Version 2")
+	if !ok {
+		t.Fatal("docs/file-format.md has no Version 2 section")
+	}
+	_, rest, _ = strings.Cut(rest, "```json\n")
+	example, _, ok := strings.Cut(rest, "```\n")
+	if !ok {
+		t.Fatal("no JSON example in the Version 2 section")
+	}
+	var doc struct {
+		Repositories map[string]map[string]string `json:"repositories"`
+	}
+	if err := json.Unmarshal([]byte(example), &doc); err != nil {
+		t.Fatalf("the example is not JSON: %v", err)
+	}
+	d := New()
+	for repo, m := range doc.Repositories {
+		for k, v := range m {
+			d.Set(repo, k, v)
+		}
+	}
+	id := newKey(t)
+	if got := openPlain(t, encrypt(t, d, id), id); got != example {
+		t.Errorf("the writer produces\n%s\nthe documentation shows\n%s", got, example)
 	}
 }
