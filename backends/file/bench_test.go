@@ -170,3 +170,20 @@ func BenchmarkSet(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSetCold measures Open plus one Set: the cost of an add -y
+// command (decrypt and check the whole file, re-encrypt it, fsync, rename).
+func BenchmarkSetCold(b *testing.B) {
+	ctx := context.Background()
+	eachSize(b, func(b *testing.B, n int, dir string) {
+		name := benchName(n / 2)
+		values := [2]string{"new-value-a", "new-value-b"}
+		i := 0
+		for b.Loop() {
+			i++
+			if err := openBench(b, dir).Set(ctx, name, values[i%2]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -235,11 +235,12 @@ func (r *report) fileBenchmarks() {
 		return
 	}
 	ops := []struct{ bench, label, what string }{
-		{"BenchmarkOpen", "open", "fresh Store: read key, decrypt and decode the file, list (a new process's first read)"},
-		{"BenchmarkGetCold", "get (cold)", "fresh Store + one Get (what `get` pays)"},
+		{"BenchmarkOpen", "open", "fresh Store: read key, decrypt the header and the repository's index, list (what `list` pays)"},
+		{"BenchmarkGetCold", "get (cold)", "fresh Store + one Get: the index and one entry (what `get` pays)"},
 		{"BenchmarkList", "list (warm)", "List on an open Store, file unchanged (cache checked against the age header)"},
 		{"BenchmarkGet", "get (warm)", "Get on an open Store, file unchanged"},
-		{"BenchmarkSet", "set", "replace one value: lock, re-encrypt the whole file, fsync, rename, fsync the directory"},
+		{"BenchmarkSetCold", "set (cold)", "fresh Store + replace one value: decrypt and check the whole file, re-encrypt it, fsync, rename, fsync the directory (what `add -y` pays)"},
+		{"BenchmarkSet", "set (warm)", "replace one value on an open Store whose document is in memory: lay out, re-encrypt, fsync, rename, fsync the directory"},
 	}
 	var sizes []int
 	seen := map[int]bool{}
@@ -373,7 +374,7 @@ var stages = []struct {
 
 func (r *report) profiles() {
 	var done bool
-	for _, op := range []string{"Open", "Set"} {
+	for _, op := range []string{"Open", "SetCold"} {
 		text := r.read("profile-" + op + ".txt")
 		if text == "" {
 			continue
@@ -418,7 +419,7 @@ func (r *report) profiles() {
 		if total == 0 {
 			continue
 		}
-		what := map[string]string{"Open": "open + list at the largest size (decrypt and decode the index)", "Set": "set one at the largest size (decrypt and check, lay out, encrypt, fsync, rename)"}[op]
+		what := map[string]string{"Open": "open + list at the largest size (decrypt and decode the index)", "SetCold": "set one from a fresh Store at the largest size (decrypt and check, lay out, encrypt, fsync, rename)"}[op]
 		r.p("**%s**\n\n| step | share of the operation's CPU (cumulative) |\n|---|---:|\n", what)
 		var parts []string
 		for _, st := range stages {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -172,14 +174,16 @@ func separator(i, n int) string {
 
 // outRepo is one repository as encode writes it.
 type outRepo struct {
-	te      tocEntry
-	quoted  string
-	names   []string
-	entries []string // NAME:VALUE
-	idxLen  int64
+	te     tocEntry
+	quoted string
+	names  []string
+	sizes  []int64  // of each entry
+	parts  []string // the entries, in order, to be joined by ",\n": runs of stored entries and new ones
+	idxLen int64
 }
 
 // encode lays out the document with its edits; d has been loaded.
+// Stored entries that do not change are copied in runs, as they are.
 func (d *Document) encode() (string, *state, error) {
 	repos, err := d.Repositories()
 	if err != nil {
@@ -187,7 +191,7 @@ func (d *Document) encode() (string, *state, error) {
 	}
 	outs := make([]outRepo, 0, len(repos))
 	var scratch []byte // new entries, made into strings at the end
-	type pending struct{ repo, entry, from, to int }
+	type pending struct{ repo, part, from, to int }
 	var fresh []pending
 	for _, repo := range repos {
 		rs, err := d.repo(repo)
@@ -206,38 +210,68 @@ func (d *Document) encode() (string, *state, error) {
 				return "", nil, err
 			}
 		}
-		o := outRepo{quoted: string(appendQuoted(nil, repo)), names: make([]string, 0, len(base)+len(d.edits[repo]))}
+		edits := d.edits[repo]
+		o := outRepo{quoted: string(appendQuoted(nil, repo))}
 		o.te.Repository = repo
 		add := func(name, value string) {
 			from := len(scratch)
 			scratch = appendQuoted(scratch, name)
 			scratch = append(scratch, ':')
 			scratch = appendQuoted(scratch, value)
-			fresh = append(fresh, pending{len(outs), len(o.entries), from, len(scratch)})
+			fresh = append(fresh, pending{len(outs), len(o.parts), from, len(scratch)})
 			o.names = append(o.names, name)
-			o.entries = append(o.entries, "")
+			o.sizes = append(o.sizes, int64(len(scratch)-from))
+			o.parts = append(o.parts, "")
 		}
+		if offs == nil {
+			// Nothing stored in the indexed layout: every entry is new.
+			mergeNames(base, edits, func(name string, fromBase bool, v *string) {
+				if v != nil {
+					add(name, *v)
+				} else {
+					add(name, rs.values[name])
+				}
+			})
+			outs = append(outs, o)
+			continue
+		}
+		if len(edits) == 0 {
+			o.names = base
+		} else {
+			o.names = make([]string, 0, len(base)+len(edits))
+		}
+		o.sizes = make([]int64, 0, len(base)+len(edits))
 		i := 0
-		mergeNames(base, d.edits[repo], func(name string, fromBase bool, v *string) {
-			for i < len(base) && base[i] < name {
+		run := func(to int) { // stored entries i..to-1, unchanged
+			if to <= i {
+				return
+			}
+			if len(edits) > 0 {
+				o.names = append(o.names, base[i:to]...)
+			}
+			for j := i; j < to; j++ {
+				o.sizes = append(o.sizes, offs[j+1]-2-offs[j])
+			}
+			o.parts = append(o.parts, d.st.plain[offs[i]:offs[to]-2])
+			i = to
+		}
+		for _, k := range slices.Sorted(maps.Keys(edits)) {
+			pos, found := slices.BinarySearch(base[i:], k)
+			run(i + pos)
+			if found {
 				i++
 			}
-			switch {
-			case v != nil:
-				add(name, *v)
-			case offs != nil:
-				o.names = append(o.names, name)
-				o.entries = append(o.entries, d.st.plain[offs[i]:offs[i+1]-2])
-			default:
-				add(name, rs.values[name])
+			if v := edits[k]; v != nil {
+				add(k, *v)
 			}
-		})
+		}
+		run(len(base))
 		outs = append(outs, o)
 	}
 	if len(fresh) > 0 {
 		s := string(scratch)
 		for _, p := range fresh {
-			outs[p.repo].entries[p.entry] = s[p.from:p.to]
+			outs[p.repo].parts[p.part] = s[p.from:p.to]
 		}
 	}
 	return layOut(outs)
@@ -248,13 +282,14 @@ func layOut(outs []outRepo) (string, *state, error) {
 	toc := make([]tocEntry, len(outs))
 	for k := range outs {
 		o := &outs[k]
-		o.idxLen = int64(len(idxNames) + len(idxSizes) + len(idxEnd) + 2*(len(o.names)-1))
+		n := len(o.names)
+		o.idxLen = int64(len(idxNames) + len(idxSizes) + len(idxEnd) + 2*(n-1))
 		for i, name := range o.names {
-			o.idxLen += int64(quotedLen(name) + digits(len(o.entries[i])))
-			o.te.Entries[1] += int64(len(o.entries[i]))
+			o.idxLen += int64(quotedLen(name) + digits(int(o.sizes[i])))
+			o.te.Entries[1] += o.sizes[i]
 		}
-		o.te.Entries[1] += int64(2 * (len(o.entries) - 1))
-		o.te.Secrets = int64(len(o.names))
+		o.te.Entries[1] += int64(2 * (n - 1))
+		o.te.Secrets = int64(n)
 	}
 	place := func(line1 int64) int64 {
 		pos := line1 + int64(len(glueIndex))
@@ -313,11 +348,11 @@ func layOut(outs []outRepo) (string, *state, error) {
 			}
 		}
 		sb.WriteString(idxSizes)
-		for i, e := range o.entries {
+		for i, size := range o.sizes {
 			if i > 0 {
 				sb.WriteByte(',')
 			}
-			num = strconv.AppendInt(num[:0], int64(len(e)), 10)
+			num = strconv.AppendInt(num[:0], size, 10)
 			sb.Write(num)
 		}
 		sb.WriteString(idxEnd)
@@ -328,11 +363,11 @@ func layOut(outs []outRepo) (string, *state, error) {
 		o := &outs[k]
 		sb.WriteString(o.quoted)
 		sb.WriteString(":{\n")
-		for i, e := range o.entries {
+		for i, part := range o.parts {
 			if i > 0 {
 				sb.WriteString(",\n")
 			}
-			sb.WriteString(e)
+			sb.WriteString(part)
 		}
 		sb.WriteString("\n}")
 		sb.WriteString(separator(k, len(outs)))
@@ -345,13 +380,13 @@ func layOut(outs []outRepo) (string, *state, error) {
 		plain: sb.String(), loaded: true, checked: true, repos: make(map[string]*repoState, len(outs))}
 	for k := range outs {
 		o := &outs[k]
-		offs := make([]int64, len(o.entries)+1)
+		offs := make([]int64, len(o.sizes)+1)
 		pos := o.te.Entries[0]
-		for i, e := range o.entries {
+		for i, size := range o.sizes {
 			offs[i] = pos
-			pos += int64(len(e)) + 2
+			pos += size + 2
 		}
-		offs[len(o.entries)] = pos
+		offs[len(o.sizes)] = pos
 		st.repos[o.te.Repository] = &repoState{te: &st.toc[k], names: o.names, offs: offs}
 	}
 	return st.plain, st, nil
