@@ -80,11 +80,12 @@ func (s *Store) decodeFile(ctx context.Context, f *os.File) (*document.Document,
 		return nil, s.docError(err)
 	}
 	if cacheable {
+		// The cache gets its own Document: edits made to d stay d's.
 		s.mu.Lock()
-		s.cache = d
+		s.cache = d.Reopen(f, fi.Size())
 		s.mu.Unlock()
 	}
-	return d.Reopen(f, fi.Size()), nil
+	return d, nil
 }
 
 // docError turns the document's errors into the backend's: damage names

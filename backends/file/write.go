@@ -1,7 +1,6 @@
 package file
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -80,15 +79,11 @@ func (s *Store) write(doc *document.Document) error {
 	s.mu.Lock()
 	rcps := s.recipients
 	s.mu.Unlock()
-	bw := bufio.NewWriterSize(tmp, 256<<10)
-	if err := doc.Encrypt(bw, rcps...); err != nil {
+	if err := doc.Encrypt(tmp, rcps...); err != nil {
 		var ce *document.CorruptError
 		if errors.As(err, &ce) {
 			return s.corrupt(ce.Detail)
 		}
-		return s.ioError("write", err)
-	}
-	if err := bw.Flush(); err != nil {
 		return s.ioError("write", err)
 	}
 	if err := tmp.Sync(); err != nil {

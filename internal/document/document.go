@@ -3,9 +3,10 @@ package document
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -37,7 +38,7 @@ const chunkSize = 64 << 10
 // and may be used concurrently with each other.
 type Document struct {
 	st    *state
-	src   *source                       // plaintext access; nil when st holds all of it
+	src   source                        // plaintext access, unless st holds all of it
 	edits map[string]map[string]*string // repository -> name -> value (nil: deleted)
 }
 
@@ -90,7 +91,13 @@ func Fingerprint(head []byte, size int64) (key string, ok bool) {
 	if end < 0 {
 		return "", false
 	}
-	return fmt.Sprintf("%s|%d", head[:i+1+end], size), true
+	var sb strings.Builder
+	var num [20]byte
+	sb.Grow(i + 1 + end + 1 + len(num))
+	sb.Write(head[:i+1+end])
+	sb.WriteByte('|')
+	sb.Write(strconv.AppendInt(num[:0], size, 10))
+	return sb.String(), true
 }
 
 // Decrypt opens the age-encrypted document in src (size bytes long) with
@@ -122,7 +129,7 @@ func Decrypt(src io.ReaderAt, size int64, identities ...age.Identity) (*Document
 		return nil, ageError(err, rec, true)
 	}
 	st := &state{key: key, fileKey: fileKey, repos: map[string]*repoState{}}
-	d := &Document{st: st, src: &source{cipher: src, size: size, fileKey: fileKey}}
+	d := &Document{st: st, src: source{cipher: src, size: size, fileKey: fileKey}}
 	r, err := d.src.reader()
 	if err != nil {
 		return nil, err
@@ -140,13 +147,7 @@ func Decrypt(src io.ReaderAt, size int64, identities ...age.Identity) (*Document
 // only what d has not yet read is decrypted, without the identities. d's
 // edits are not carried over.
 func (d *Document) Reopen(src io.ReaderAt, size int64) *Document {
-	nd := &Document{st: d.st}
-	if d.src != nil && d.src.cipher == src {
-		nd.src = d.src
-	} else if d.st.fileKey != nil {
-		nd.src = &source{cipher: src, size: size, fileKey: d.st.fileKey}
-	}
-	return nd
+	return &Document{st: d.st, src: source{cipher: src, size: size, fileKey: d.st.fileKey}}
 }
 
 // Fingerprint returns the Fingerprint of the encryption d was decrypted
@@ -359,7 +360,8 @@ func mergeNames(base []string, edits map[string]*string, fn func(name string, fr
 	}
 }
 
-// source reads the plaintext of one encryption through one handle.
+// source reads the plaintext of one encryption through one handle; the
+// zero source has none.
 type source struct {
 	cipher  io.ReaderAt
 	size    int64
@@ -417,8 +419,8 @@ func (d *Document) read(off, n int64) (string, error) {
 		return s, nil
 	}
 	st.mu.Unlock()
-	if d.src == nil {
-		return "", errors.New("document: reading a Document whose source is gone (use Reopen)")
+	if d.src.cipher == nil || d.src.fileKey == nil {
+		return "", errors.New("document: reading a Document without a source (use Reopen)")
 	}
 	r, err := d.src.reader()
 	if err != nil {

@@ -44,7 +44,7 @@ func (d *Document) Encrypt(dst io.Writer, recipients ...age.Recipient) error {
 		return err
 	}
 	st.key, _ = Fingerprint(hw.head, hw.n)
-	d.st, d.src, d.edits = st, nil, nil
+	d.st, d.src, d.edits = st, source{}, nil
 	return nil
 }
 

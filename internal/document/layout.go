@@ -57,6 +57,10 @@ func (d *Document) readHead() error {
 	if err != nil {
 		return err
 	}
+	if n == st.size {
+		// All of it is in the first chunk: keep it, nothing more to decrypt.
+		st.plain, st.loaded = first, true
+	}
 	if !strings.HasPrefix(first, v2Prefix) {
 		return d.readPlainJSON()
 	}
