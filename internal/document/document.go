@@ -438,6 +438,38 @@ func (d *Document) read(off, n int64) (string, error) {
 	return bytesToString(buf), nil
 }
 
+// readAll returns the whole plaintext, decrypted in one sequential pass
+// (age's stream decryption: no chunk is read twice or allocated apart).
+func (d *Document) readAll() (string, error) {
+	st := d.st
+	st.mu.Lock()
+	if st.loaded {
+		s := st.plain
+		st.mu.Unlock()
+		return s, nil
+	}
+	st.mu.Unlock()
+	if d.src.cipher == nil || d.src.fileKey == nil {
+		return "", errors.New("document: reading a Document without a source (use Reopen)")
+	}
+	rec := &d.src.rec
+	r, err := age.Decrypt(io.NewSectionReader(recReaderAt{d.src.cipher, rec}, 0, d.src.size), age.NewInjectedFileKeyIdentity(d.src.fileKey))
+	if err != nil {
+		return "", ageError(err, rec, false)
+	}
+	buf := make([]byte, st.size)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return "", ageError(err, rec, false)
+	}
+	if n, err := r.Read(make([]byte, 1)); n != 0 || !errors.Is(err, io.EOF) {
+		if err == nil || errors.Is(err, io.EOF) {
+			return "", corruptf("the document is longer than its authenticated size")
+		}
+		return "", ageError(err, rec, false)
+	}
+	return bytesToString(buf), nil
+}
+
 // bytesToString returns b as a string without copying it; b must never
 // be modified afterwards.
 func bytesToString(b []byte) string {
