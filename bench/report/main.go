@@ -353,7 +353,7 @@ var categories = []struct {
 	{"maps and strings (building the name→value maps)", regexp.MustCompile(`^runtime\.(mapassign|mapaccess|makemap|growWork|evacuate|memhash|aeshash|strhash|concatstring|slicebytetostring|rawstring)|^internal/runtime/maps|^runtime\.memmove|^runtime\.memequal|^aeshashbody|^memeqbody`)},
 	{"Go runtime: allocation and garbage collection", regexp.MustCompile(`^runtime\.|^internal/runtime`)},
 	{"system calls (read, write, fsync, rename)", regexp.MustCompile(`^syscall|^internal/poll|^os\.|^internal/syscall|^internal/runtime/syscall`)},
-	{"sorting names", regexp.MustCompile(`^sort\.|^slices\.|^cmpbody|^runtime\.cmpstring`)},
+	{"comparing and sorting names (order checks, sort)", regexp.MustCompile(`^sort\.|^slices\.|^cmpbody|^runtime\.cmpstring`)},
 }
 
 var pprofLine = regexp.MustCompile(`^\s*[\d.]+\w*\s+([\d.]+)%\s+[\d.]+%\s+[\d.]+\w*\s+([\d.]+)%\s+(.+)$`)
