@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dstackai/dstack-secrets/internal/document"
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
@@ -57,11 +58,10 @@ func seedStore(b *testing.B, n int) (dir string) {
 		b.Fatal(err)
 	}
 	s := secrets.Unwrap(opened).(*Store)
-	repo := make(map[string]string, n)
+	doc := document.New()
 	for i := range n {
-		repo[benchName(i)] = benchValue(i)
+		doc.Set(benchScope.Repository, benchName(i), benchValue(i))
 	}
-	doc := &document{Format: formatV1, Repositories: map[string]map[string]string{benchScope.Repository: repo}}
 	if err := s.ensureRecipients(context.Background(), false); err != nil {
 		b.Fatal(err)
 	}
@@ -165,6 +165,23 @@ func BenchmarkSet(b *testing.B) {
 		for b.Loop() {
 			i++
 			if err := s.Set(ctx, name, values[i%2]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkSetCold measures Open plus one Set: the cost of an add -y
+// command (decrypt and check the whole file, re-encrypt it, fsync, rename).
+func BenchmarkSetCold(b *testing.B) {
+	ctx := context.Background()
+	eachSize(b, func(b *testing.B, n int, dir string) {
+		name := benchName(n / 2)
+		values := [2]string{"new-value-a", "new-value-b"}
+		i := 0
+		for b.Loop() {
+			i++
+			if err := openBench(b, dir).Set(ctx, name, values[i%2]); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -6,13 +6,19 @@
 // Each project's secrets live in one file, <dir>/<project>.age, where dir
 // defaults to ~/.dstack/secrets (created 0700). The file is an age
 // (filippo.io/age, https://age-encryption.org/v1) encryption of a JSON
-// document that maps repository identities to name/value maps; no
-// cryptography is home-made. Beside it are <project>.key, the age X25519
-// identity generated on first write (0600; a key file readable by group or
-// others is refused), and <project>.lock, used for cross-process locking.
-// In passphrase mode (option passphrase: true) the file is encrypted with
-// age's scrypt recipient instead and there is no key file; the passphrase
-// comes from DSTACK_SECRETS_PASSPHRASE or a masked prompt.
+// document that maps repository identities to name/value maps, laid out
+// with an index (format dstack-secrets/file/v2, described in
+// docs/file-format.md; package internal/document reads and writes it); no
+// cryptography is home-made, and `age -d -i <project>.key <project>.age`
+// always gives the secrets back as readable JSON. A store of the first
+// format (dstack-secrets/file/v1) is read as it is and rewritten in the new
+// one by the next write; reads never write. Beside the store are
+// <project>.key, the age X25519 identity generated on first write (0600; a
+// key file readable by group or others is refused), and <project>.lock,
+// used for cross-process locking. In passphrase mode (option passphrase:
+// true) the file is encrypted with age's scrypt recipient instead and there
+// is no key file; the passphrase comes from DSTACK_SECRETS_PASSPHRASE or a
+// masked prompt.
 //
 // # Durability
 //
@@ -28,8 +34,13 @@
 //
 // # Cost
 //
-// Every write re-encrypts the whole project file, so writes cost time
-// linear in the project's total size; reads decrypt the file once and then
-// serve from memory for as long as the file is unchanged (checked by its age
-// header, which is fresh random data on every write).
+// Reads decrypt only what they need, through age's random-access
+// decryption (64 KiB chunks, each authenticated): List decrypts and
+// decodes the repository's index (its names, already sorted), Get one entry
+// more, GetAll the repository's entries. A Store keeps what it decoded for
+// as long as the file is unchanged (checked by its age header, which is
+// fresh random data on every write), with the file key, so a passphrase is
+// not asked again. Every write decrypts and checks the whole file and
+// re-encrypts it, so writes cost time linear in the project's total size;
+// unchanged entries are copied as they are, not decoded and encoded again.
 package file

@@ -3,50 +3,60 @@ package file
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"strings"
 
 	"filippo.io/age"
 
+	"github.com/dstackai/dstack-secrets/internal/document"
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
-// formatV1 marks the plaintext document of a store file.
-const formatV1 = "dstack-secrets/file/v1"
-
-// document is the plaintext of a store file.
-type document struct {
-	Format       string                       `json:"format"`
-	Repositories map[string]map[string]string `json:"repositories"`
+// view calls fn with the current document (an empty one when the store
+// file does not exist), read lazily from the open file.
+func (s *Store) view(ctx context.Context, fn func(d *document.Document) error) error {
+	f, err := os.Open(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fn(document.New())
+	}
+	if err != nil {
+		return s.ioError("read", err)
+	}
+	defer f.Close()
+	d, err := s.decodeFile(ctx, f)
+	if err != nil {
+		return err
+	}
+	return s.docError(fn(d))
 }
 
-// decodeFile decrypts and decodes an open store file, using the cache when
-// the file is the one last decoded.
-func (s *Store) decodeFile(ctx context.Context, f *os.File) (*document, error) {
+// decodeFile opens the document of an open store file: from the cache
+// when the file is the one last read or written (same age header and
+// size), else by decrypting it. The result is the caller's own (its edits
+// are not shared) and reads from f, which must stay open while it is used.
+func (s *Store) decodeFile(ctx context.Context, f *os.File) (*document.Document, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, s.ioError("read", err)
 	}
 	head := make([]byte, 4096)
-	n, err := io.ReadFull(f, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+	n, err := f.ReadAt(head, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, s.ioError("read", err)
 	}
 	head = head[:n]
 	if !bytes.HasPrefix(head, []byte("age-encryption.org/v1\n")) {
 		return nil, fmt.Errorf("%w: %s is not a dstack-secrets store (it is not an age-encrypted file); move it away or set another dir in the project options. It will not be overwritten", secrets.ErrCorrupt, s.path)
 	}
-	key := cacheKey(head, fi.Size())
+	key, cacheable := document.Fingerprint(head, fi.Size())
 	s.mu.Lock()
-	if key != nil && s.cache != nil && bytes.Equal(key, s.cacheHdr) {
-		doc := s.cache
+	if cacheable && s.cache != nil && s.cache.Fingerprint() == key {
+		d := s.cache.Reopen(f, fi.Size())
 		s.mu.Unlock()
-		return doc, nil
+		return d, nil
 	}
 	s.mu.Unlock()
 
@@ -54,7 +64,7 @@ func (s *Store) decodeFile(ctx context.Context, f *os.File) (*document, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := age.Decrypt(io.MultiReader(bytes.NewReader(head), f), ids...)
+	d, err := document.Decrypt(f, fi.Size(), ids...)
 	if err != nil {
 		var noMatch *age.NoIdentityMatchError
 		if errors.As(err, &noMatch) {
@@ -67,69 +77,37 @@ func (s *Store) decodeFile(ctx context.Context, f *os.File) (*document, error) {
 			}
 			return nil, s.noMatchError(head)
 		}
-		return nil, s.corrupt(err)
+		return nil, s.docError(err)
 	}
-	plain, err := io.ReadAll(r)
-	if err != nil {
-		return nil, s.corrupt(err)
-	}
-	var doc document
-	if err := json.Unmarshal(plain, &doc); err != nil || doc.Format != formatV1 {
-		if err == nil {
-			err = fmt.Errorf("unknown format %q", doc.Format)
-		}
-		return nil, s.corrupt(err)
-	}
-	if doc.Repositories == nil {
-		doc.Repositories = map[string]map[string]string{}
-	}
-	if key != nil {
+	if cacheable {
+		// The cache gets its own Document: edits made to d stay d's.
 		s.mu.Lock()
-		s.cache, s.cacheHdr = &doc, key
+		s.cache = d.Reopen(f, fi.Size())
 		s.mu.Unlock()
 	}
-	return &doc, nil
+	return d, nil
 }
 
-// cacheKey returns the age header (which holds fresh random data for every
-// encryption) plus the file size, or nil when the header does not fit head.
-func cacheKey(head []byte, size int64) []byte {
-	i := bytes.Index(head, []byte("\n--- "))
-	if i < 0 {
+// docError turns the document's errors into the backend's: damage names
+// the file, and a failure to read it says so; the backend's own errors
+// (not found, exists, ...) pass through.
+func (s *Store) docError(err error) error {
+	var ce *document.CorruptError
+	switch {
+	case err == nil:
 		return nil
+	case errors.As(err, &ce):
+		return s.corrupt(ce.Detail)
+	case errors.Is(err, secrets.ErrNotFound), errors.Is(err, secrets.ErrExists),
+		errors.Is(err, secrets.ErrCorrupt), errors.Is(err, secrets.ErrAuth), errors.Is(err, secrets.ErrPermission):
+		return err
+	default:
+		return s.ioError("read", err)
 	}
-	end := bytes.IndexByte(head[i+1:], '\n')
-	if end < 0 {
-		return nil
-	}
-	return fmt.Appendf(append([]byte(nil), head[:i+1+end]...), "|%d", size)
 }
 
-func (d *document) clone() *document {
-	out := &document{Format: formatV1, Repositories: make(map[string]map[string]string, len(d.Repositories))}
-	for repo, m := range d.Repositories {
-		c := make(map[string]string, len(m))
-		for k, v := range m {
-			c[k] = v
-		}
-		out.Repositories[repo] = c
-	}
-	return out
-}
-
-func (s *Store) corrupt(err error) error {
-	return fmt.Errorf("%w: %s is damaged or truncated (%s); restore it from a backup or move it away. It will not be overwritten", secrets.ErrCorrupt, s.path, unquoted(err))
-}
-
-// unquoted returns err's text up to the first quoted part: age and
-// encoding/json quote the bytes they failed on, and those bytes are store
-// content, which may be secret.
-func unquoted(err error) string {
-	msg := err.Error()
-	if i := strings.IndexAny(msg, "\"'`"); i >= 0 {
-		msg = strings.TrimRight(msg[:i], ": ")
-	}
-	return msg
+func (s *Store) corrupt(detail string) error {
+	return fmt.Errorf("%w: %s is damaged or truncated (%s); restore it from a backup or move it away. It will not be overwritten", secrets.ErrCorrupt, s.path, detail)
 }
 
 func (s *Store) noMatchError(head []byte) error {

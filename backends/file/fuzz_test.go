@@ -107,7 +107,8 @@ func FuzzDecodeStore(f *testing.F) {
 // FuzzDecodePlaintext encrypts arbitrary bytes to the store's own key, so
 // that the fuzzer reaches the decoding of the plaintext document. Reading
 // must succeed or give secrets.ErrCorrupt, never panic, and a store that
-// cannot be read must never be overwritten.
+// cannot be read, or is damaged in a part a read did not decode, must never
+// be overwritten. (internal/document's FuzzDecode fuzzes the decoder alone.)
 func FuzzDecodePlaintext(f *testing.F) {
 	ctx := context.Background()
 	id, err := age.GenerateX25519Identity()
@@ -116,6 +117,9 @@ func FuzzDecodePlaintext(f *testing.F) {
 	}
 	key := []byte(id.String() + "\n")
 	f.Add([]byte(`{"format":"dstack-secrets/file/v1","repositories":{"github.com/org/repo":{"A":"1"}}}`))
+	f.Add([]byte(`{"format":"dstack-secrets/file/v2","toc":[{"repository":"github.com/org/repo","secrets":1,"index":[160,27],"entries":[232,7]}],` + "\n" +
+		`"index":{` + "\n" + `"github.com/org/repo":{"names":["A"],"sizes":[7]}` + "\n" + `},` + "\n" +
+		`"repositories":{` + "\n" + `"github.com/org/repo":{` + "\n" + `"A":"1"` + "\n" + `}` + "\n" + `}}` + "\n"))
 	f.Add([]byte(`{"format":"dstack-secrets/file/v1","repositories":{"github.com/org/repo":null}}`))
 	f.Add([]byte(`{"format":"dstack-secrets/file/v1","repositories":null}`))
 	f.Add([]byte(`{"format":"dstack-secrets/file/v2","repositories":{}}`))
@@ -145,12 +149,20 @@ func FuzzDecodePlaintext(f *testing.F) {
 		}
 		_, listErr := s.List(ctx)
 		setErr := s.Set(ctx, "FUZZ_NEW", "value")
-		if listErr == nil {
-			if setErr != nil {
-				t.Fatalf("List worked but Set failed: %v", setErr)
-			}
+		if listErr == nil && setErr == nil {
 			if v, err := s.Get(ctx, "FUZZ_NEW"); err != nil || v != "value" {
 				t.Fatalf("Get after Set: %v", err)
+			}
+			return
+		}
+		if listErr == nil {
+			// List decodes the repository's index only; a write checks
+			// the whole document and refuses a damaged one.
+			if !errors.Is(setErr, secrets.ErrCorrupt) {
+				t.Fatalf("List worked but Set failed with other than ErrCorrupt: %v", setErr)
+			}
+			if after, _ := os.ReadFile(path); !bytes.Equal(after, data) {
+				t.Fatalf("a store that could not be written was overwritten by Set (%v)", setErr)
 			}
 			return
 		}

@@ -2,14 +2,12 @@ package file
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"sync"
 
 	"filippo.io/age"
 
+	"github.com/dstackai/dstack-secrets/internal/document"
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
@@ -28,8 +26,9 @@ type Store struct {
 	mu         sync.Mutex // guards the fields below
 	identities []age.Identity
 	recipients []age.Recipient
-	cacheHdr   []byte // header + size of the file the cache was decoded from
-	cache      *document
+	// cache is the document last read or written, under its Fingerprint;
+	// it is only used through Reopen.
+	cache *document.Document
 }
 
 var (
@@ -46,57 +45,55 @@ func (s *Store) Path() string { return s.path }
 // Locate implements secrets.Locator.
 func (s *Store) Locate(string) string { return "file " + s.path }
 
-// List implements secrets.Store.
-func (s *Store) List(ctx context.Context) ([]string, error) {
-	doc, err := s.read(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return secrets.SortedNames(doc.Repositories[s.scope.Repository]), nil
+// List implements secrets.Store: it decodes the repository's index only.
+func (s *Store) List(ctx context.Context) (names []string, err error) {
+	err = s.view(ctx, func(d *document.Document) error {
+		names, err = d.List(s.scope.Repository)
+		return err
+	})
+	return names, err
 }
 
-// Get implements secrets.Store.
-func (s *Store) Get(ctx context.Context, name string) (string, error) {
-	doc, err := s.read(ctx)
-	if err != nil {
-		return "", err
-	}
-	v, ok := doc.Repositories[s.scope.Repository][name]
-	if !ok {
-		return "", secrets.ErrNotFound
-	}
-	return v, nil
+// Get implements secrets.Store: it decodes one value.
+func (s *Store) Get(ctx context.Context, name string) (value string, err error) {
+	err = s.view(ctx, func(d *document.Document) error {
+		v, ok, err := d.Get(s.scope.Repository, name)
+		if err == nil && !ok {
+			err = secrets.ErrNotFound
+		}
+		value = v
+		return err
+	})
+	return value, err
 }
 
 // GetAll implements secrets.BulkGetter: one decryption gives every secret.
-func (s *Store) GetAll(ctx context.Context) (map[string]string, error) {
-	doc, err := s.read(ctx)
-	if err != nil {
-		return nil, err
-	}
-	src := doc.Repositories[s.scope.Repository]
-	out := make(map[string]string, len(src))
-	for k, v := range src {
-		out[k] = v
-	}
-	return out, nil
+func (s *Store) GetAll(ctx context.Context) (all map[string]string, err error) {
+	err = s.view(ctx, func(d *document.Document) error {
+		all, err = d.GetAll(s.scope.Repository)
+		return err
+	})
+	return all, err
 }
 
 // Set implements secrets.Store.
 func (s *Store) Set(ctx context.Context, name, value string) error {
-	return s.update(ctx, func(repo map[string]string) (bool, error) {
-		repo[name] = value
+	return s.update(ctx, func(d *document.Document, repo string) (bool, error) {
+		d.Set(repo, name, value)
 		return true, nil
 	})
 }
 
 // Create implements secrets.Creator.
 func (s *Store) Create(ctx context.Context, name, value string) error {
-	return s.update(ctx, func(repo map[string]string) (bool, error) {
-		if _, ok := repo[name]; ok {
-			return false, secrets.ErrExists
+	return s.update(ctx, func(d *document.Document, repo string) (bool, error) {
+		if ok, err := d.Has(repo, name); err != nil || ok {
+			if err == nil {
+				err = secrets.ErrExists
+			}
+			return false, err
 		}
-		repo[name] = value
+		d.Set(repo, name, value)
 		return true, nil
 	})
 }
@@ -104,11 +101,15 @@ func (s *Store) Create(ctx context.Context, name, value string) error {
 // SetMany implements secrets.BatchWriter: all the values are written in
 // one rewrite of the store file, or none is.
 func (s *Store) SetMany(ctx context.Context, values map[string]string, overwrite bool) error {
-	return s.update(ctx, func(repo map[string]string) (bool, error) {
+	return s.update(ctx, func(d *document.Document, repo string) (bool, error) {
 		if !overwrite {
 			var existing []string
 			for _, name := range secrets.SortedNames(values) {
-				if _, ok := repo[name]; ok {
+				ok, err := d.Has(repo, name)
+				if err != nil {
+					return false, err
+				}
+				if ok {
 					existing = append(existing, name)
 				}
 			}
@@ -117,7 +118,7 @@ func (s *Store) SetMany(ctx context.Context, values map[string]string, overwrite
 			}
 		}
 		for name, value := range values {
-			repo[name] = value
+			d.Set(repo, name, value)
 		}
 		return len(values) > 0, nil
 	})
@@ -125,25 +126,11 @@ func (s *Store) SetMany(ctx context.Context, values map[string]string, overwrite
 
 // Delete implements secrets.Store.
 func (s *Store) Delete(ctx context.Context, name string) error {
-	return s.update(ctx, func(repo map[string]string) (bool, error) {
-		if _, ok := repo[name]; !ok {
-			return false, secrets.ErrNotFound
+	return s.update(ctx, func(d *document.Document, repo string) (bool, error) {
+		ok, err := d.Delete(repo, name)
+		if err == nil && !ok {
+			err = secrets.ErrNotFound
 		}
-		delete(repo, name)
-		return true, nil
+		return ok, err
 	})
-}
-
-// read returns the current document (an empty one when the store file does
-// not exist). The result must not be modified.
-func (s *Store) read(ctx context.Context) (*document, error) {
-	f, err := os.Open(s.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return &document{}, nil
-	}
-	if err != nil {
-		return nil, s.ioError("read", err)
-	}
-	defer f.Close()
-	return s.decodeFile(ctx, f)
 }

@@ -2,10 +2,8 @@ package file
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,13 +11,14 @@ import (
 	"strings"
 	"time"
 
-	"filippo.io/age"
 	"github.com/gofrs/flock"
+
+	"github.com/dstackai/dstack-secrets/internal/document"
 )
 
-// update applies fn to the scope's secrets under the write lock and writes
-// the result atomically when fn reports a change.
-func (s *Store) update(ctx context.Context, fn func(repo map[string]string) (bool, error)) error {
+// update applies fn to the document under the write lock and writes the
+// result atomically when fn reports a change.
+func (s *Store) update(ctx context.Context, fn func(d *document.Document, repo string) (bool, error)) error {
 	dir := filepath.Dir(s.path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return s.ioError("create the directory of", err)
@@ -35,31 +34,21 @@ func (s *Store) update(ctx context.Context, fn func(repo map[string]string) (boo
 	defer lock.Unlock()
 	s.removeStaleTemps()
 
-	doc := &document{Format: formatV1, Repositories: map[string]map[string]string{}}
+	doc := document.New()
 	exists := false
 	if f, err := os.Open(s.path); err == nil {
-		cur, derr := s.decodeFile(ctx, f)
-		f.Close()
-		if derr != nil {
-			return derr
+		// The document reads f lazily, up to the write.
+		defer f.Close()
+		if doc, err = s.decodeFile(ctx, f); err != nil {
+			return err
 		}
 		exists = true
-		doc = cur.clone()
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return s.ioError("read", err)
 	}
-	repo := doc.Repositories[s.scope.Repository]
-	if repo == nil {
-		repo = map[string]string{}
-	}
-	changed, err := fn(repo)
+	changed, err := fn(doc, s.scope.Repository)
 	if err != nil || !changed {
-		return err
-	}
-	if len(repo) == 0 {
-		delete(doc.Repositories, s.scope.Repository)
-	} else {
-		doc.Repositories[s.scope.Repository] = repo
+		return s.docError(err)
 	}
 	if err := s.ensureRecipients(ctx, exists); err != nil {
 		return err
@@ -71,11 +60,9 @@ func (s *Store) update(ctx context.Context, fn func(repo map[string]string) (boo
 }
 
 // write encrypts doc to a temporary file and renames it over the store.
-func (s *Store) write(doc *document) error {
-	plain, err := json.Marshal(doc)
-	if err != nil {
-		return fmt.Errorf("cannot encode the store: %w", err)
-	}
+// Encrypt checks the whole stored document first: a damaged one is not
+// rewritten.
+func (s *Store) write(doc *document.Document) error {
 	dir := filepath.Dir(s.path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(s.path)+".tmp-*")
 	if err != nil {
@@ -92,15 +79,11 @@ func (s *Store) write(doc *document) error {
 	s.mu.Lock()
 	rcps := s.recipients
 	s.mu.Unlock()
-	out := &headWriter{w: tmp}
-	w, err := age.Encrypt(out, rcps...)
-	if err != nil {
-		return fmt.Errorf("cannot encrypt the store: %w", err)
-	}
-	if _, err := w.Write(plain); err != nil {
-		return s.ioError("write", err)
-	}
-	if err := w.Close(); err != nil {
+	if err := doc.Encrypt(tmp, rcps...); err != nil {
+		var ce *document.CorruptError
+		if errors.As(err, &ce) {
+			return s.corrupt(ce.Detail)
+		}
 		return s.ioError("write", err)
 	}
 	if err := tmp.Sync(); err != nil {
@@ -114,30 +97,14 @@ func (s *Store) write(doc *document) error {
 	}
 	ok = true
 	// The file just written is the cached document: the next read on this
-	// Store need not decrypt it again. doc is not modified after this.
-	if key := cacheKey(out.head, out.n); key != nil {
+	// Store need not decrypt it again. doc holds all of it in memory now
+	// and is not changed after this.
+	if doc.Fingerprint() != "" {
 		s.mu.Lock()
-		s.cache, s.cacheHdr = doc, key
+		s.cache = doc
 		s.mu.Unlock()
 	}
 	return syncDir(dir)
-}
-
-// headWriter passes writes through, counting the bytes and keeping the
-// first 4 KiB (where the age header is) for the read cache's key.
-type headWriter struct {
-	w    io.Writer
-	n    int64
-	head []byte
-}
-
-func (h *headWriter) Write(p []byte) (int, error) {
-	if room := 4096 - len(h.head); room > 0 {
-		h.head = append(h.head, p[:min(room, len(p))]...)
-	}
-	n, err := h.w.Write(p)
-	h.n += int64(n)
-	return n, err
 }
 
 // removeStaleTemps removes temporary files left by writers that crashed;

@@ -167,6 +167,7 @@ func (r *report) write() error {
 	r.scaling()
 	r.profiles()
 	r.cli()
+	r.ageFloor()
 	r.keyring()
 	r.vault()
 	r.raw()
@@ -234,11 +235,12 @@ func (r *report) fileBenchmarks() {
 		return
 	}
 	ops := []struct{ bench, label, what string }{
-		{"BenchmarkOpen", "open", "fresh Store: read key, decrypt and decode the file, list (a new process's first read)"},
-		{"BenchmarkGetCold", "get (cold)", "fresh Store + one Get (what `get` pays)"},
+		{"BenchmarkOpen", "open", "fresh Store: read key, decrypt the header and the repository's index, list (what `list` pays)"},
+		{"BenchmarkGetCold", "get (cold)", "fresh Store + one Get: the index and one entry (what `get` pays)"},
 		{"BenchmarkList", "list (warm)", "List on an open Store, file unchanged (cache checked against the age header)"},
 		{"BenchmarkGet", "get (warm)", "Get on an open Store, file unchanged"},
-		{"BenchmarkSet", "set", "replace one value: lock, re-encrypt the whole file, fsync, rename, fsync the directory"},
+		{"BenchmarkSetCold", "set (cold)", "fresh Store + replace one value: decrypt and check the whole file, re-encrypt it, fsync, rename, fsync the directory (what `add -y` pays)"},
+		{"BenchmarkSet", "set (warm)", "replace one value on an open Store whose document is in memory: lay out, re-encrypt, fsync, rename, fsync the directory"},
 	}
 	var sizes []int
 	seen := map[int]bool{}
@@ -312,13 +314,13 @@ func (r *report) scaling() {
 	r.p("Each operation runs in its own process, as the CLI does; time is measured inside the process (open the\n")
 	r.p("store, then the operation), peak memory is the process's VmHWM. The empty process is the floor.\n\n")
 	r.p("![File backend scaling](bench/scaling.png)\n\n")
-	r.p("| secrets | store file | list | get | read all | set one | list: time per KiB stored | peak memory: empty / list / read all / set |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	r.p("| secrets | store file | decrypt all (age) | list | get | read all | set one | list: time per KiB stored | peak memory: empty / decrypt all / list / read all / set |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, n := range ns {
 		m := rows[n]
 		perKiB := float64(m["list"].ns) / (float64(m["list"].bytes) / 1024)
-		r.p("| %d | %s | %s | %s | %s | %s | %s | %.1f / %.1f / %.1f / %.1f MiB |\n", n, size(float64(m["list"].bytes)),
-			dur(float64(m["list"].ns)), dur(float64(m["get"].ns)), dur(float64(m["getall"].ns)), dur(float64(m["set"].ns)),
-			dur(perKiB), kib(m["none"].peakKiB), kib(m["list"].peakKiB), kib(m["getall"].peakKiB), kib(m["set"].peakKiB))
+		r.p("| %d | %s | %s | %s | %s | %s | %s | %s | %.1f / %.1f / %.1f / %.1f / %.1f MiB |\n", n, size(float64(m["list"].bytes)),
+			dur(float64(m["decrypt"].ns)), dur(float64(m["list"].ns)), dur(float64(m["get"].ns)), dur(float64(m["getall"].ns)), dur(float64(m["set"].ns)),
+			dur(perKiB), kib(m["none"].peakKiB), kib(m["decrypt"].peakKiB), kib(m["list"].peakKiB), kib(m["getall"].peakKiB), kib(m["set"].peakKiB))
 	}
 	if len(ns) >= 2 {
 		r.p("\n")
@@ -330,10 +332,11 @@ func (r *report) scaling() {
 			fmt.Fprintf(&r.summary, "scaling: list %d -> %d secrets: bytes x%.1f, time x%.1f\n", a.n, b.n, float64(b.bytes)/float64(a.bytes), float64(b.ns)/float64(a.ns))
 		}
 		r.p("\nUp to 1,000 secrets a fixed cost dominates (starting the process's work, reading the key, X25519).\n")
-		r.p("Beyond it the time grows with the stored bytes: linearly for decrypting and decoding, a little faster\n")
-		r.p("for sorting the names (n log n) and for the garbage collector, whose work grows with the heap; the\n")
-		r.p("profile below says how much each part takes. Peak memory is a small multiple of the store size\n")
-		r.p("(the plaintext, the decoded maps and, for set, the re-encoded copy).\n\n")
+		r.p("Beyond it each operation pays for what it reads (docs/file-format.md): list decrypts and decodes the\n")
+		r.p("repository's index only (its names, stored sorted), get one entry more, read all the repository's\n")
+		r.p("entries; set decrypts and checks the whole file and encrypts it again. \"Decrypt all\" is the age\n")
+		r.p("library decrypting the whole file in the same kind of process, what `age -d` does: the floor of\n")
+		r.p("reading everything. Peak memory: list holds the index, set the old and the new plaintext.\n\n")
 	}
 }
 
@@ -344,12 +347,13 @@ var categories = []struct {
 	name string
 	re   *regexp.Regexp
 }{
+	{"store document: decoding, checking and laying out (internal/document)", regexp.MustCompile(`^github\.com/dstackai/dstack-secrets/internal/document`)},
 	{"JSON encoding and decoding (encoding/json)", regexp.MustCompile(`^encoding/json|^unicode/utf8|^strconv`)},
 	{"age encryption (ChaCha20-Poly1305, X25519, HKDF)", regexp.MustCompile(`chacha20|poly1305|filippo\.io|curve25519|x25519|hkdf|sha256|crypto/`)},
 	{"maps and strings (building the name→value maps)", regexp.MustCompile(`^runtime\.(mapassign|mapaccess|makemap|growWork|evacuate|memhash|aeshash|strhash|concatstring|slicebytetostring|rawstring)|^internal/runtime/maps|^runtime\.memmove|^runtime\.memequal|^aeshashbody|^memeqbody`)},
 	{"Go runtime: allocation and garbage collection", regexp.MustCompile(`^runtime\.|^internal/runtime`)},
 	{"system calls (read, write, fsync, rename)", regexp.MustCompile(`^syscall|^internal/poll|^os\.|^internal/syscall|^internal/runtime/syscall`)},
-	{"sorting names", regexp.MustCompile(`^sort\.|^slices\.|^cmpbody|^runtime\.cmpstring`)},
+	{"comparing and sorting names (order checks, sort)", regexp.MustCompile(`^sort\.|^slices\.|^cmpbody|^runtime\.cmpstring`)},
 }
 
 var pprofLine = regexp.MustCompile(`^\s*[\d.]+\w*\s+([\d.]+)%\s+[\d.]+%\s+[\d.]+\w*\s+([\d.]+)%\s+(.+)$`)
@@ -360,18 +364,17 @@ var stages = []struct {
 	name string
 	re   *regexp.Regexp
 }{
-	{"decrypt (age: X25519 header, ChaCha20-Poly1305 payload)", regexp.MustCompile(`^filippo\.io/age\.Decrypt$|^filippo\.io/age/internal/stream\.\(\*DecryptReader\)\.Read$`)},
-	{"decode the JSON document (encoding/json.Unmarshal)", regexp.MustCompile(`^encoding/json\.Unmarshal$`)},
-	{"sort the names (List)", regexp.MustCompile(`SortedNames`)},
-	{"copy the document (clone before a write)", regexp.MustCompile(`\(\*document\)\.clone$`)},
-	{"encode the JSON document (encoding/json.Marshal)", regexp.MustCompile(`^encoding/json\.Marshal$`)},
+	{"decrypt (age: X25519 header, ChaCha20-Poly1305 payload)", regexp.MustCompile(`^filippo\.io/age\.Decrypt(ReaderAt)?$|^filippo\.io/age/internal/stream\.\(\*DecryptReader(At)?\)\.Read(At)?$`)},
+	{"decode the names (the repository's index)", regexp.MustCompile(`internal/document\.parseIndex$`)},
+	{"check the whole document (before a write)", regexp.MustCompile(`internal/document\.\(\*Document\)\.check$`)},
+	{"lay out the new document", regexp.MustCompile(`internal/document\.\(\*Document\)\.encode$`)},
 	{"encrypt (age)", regexp.MustCompile(`^filippo\.io/age/internal/stream\.\(\*EncryptWriter\)\.(Write|Close)$|^filippo\.io/age\.Encrypt$`)},
 	{"fsync the file and directory", regexp.MustCompile(`^os\.\(\*File\)\.Sync$`)},
 }
 
 func (r *report) profiles() {
 	var done bool
-	for _, op := range []string{"Open", "Set"} {
+	for _, op := range []string{"Open", "SetCold"} {
 		text := r.read("profile-" + op + ".txt")
 		if text == "" {
 			continue
@@ -416,7 +419,7 @@ func (r *report) profiles() {
 		if total == 0 {
 			continue
 		}
-		what := map[string]string{"Open": "open + list at the largest size (decrypt, decode, sort)", "Set": "set one at the largest size (copy, encode, encrypt, fsync, rename)"}[op]
+		what := map[string]string{"Open": "open + list at the largest size (decrypt and decode the index)", "SetCold": "set one from a fresh Store at the largest size (decrypt and check, lay out, encrypt, fsync, rename)"}[op]
 		r.p("**%s**\n\n| step | share of the operation's CPU (cumulative) |\n|---|---:|\n", what)
 		var parts []string
 		for _, st := range stages {
@@ -487,6 +490,83 @@ func (r *report) cli() {
 		fmt.Fprintf(&r.summary, "CLI %s %s vs %s %s (%s faster); floor /bin/true %s\n", pair[0], dur(ours*1e9), pair[1], dur(peer*1e9), ratio(peer/ours), dur(floor*1e9))
 	}
 	r.p("\n")
+}
+
+// ageFloor compares the CLI with the age command decrypting the same store
+// (age-<n>.json from hyperfine, age-rss.tsv from GNU time).
+func (r *report) ageFloor() {
+	rss := map[int64]map[string]int64{}
+	bytes := map[int64]int64{}
+	var ns []int64
+	for i, line := range strings.Split(strings.TrimSpace(r.read("age-rss.tsv")), "\n") {
+		f := strings.Split(line, "\t")
+		if i == 0 || len(f) != 4 {
+			continue
+		}
+		n, _ := strconv.ParseInt(f[0], 10, 64)
+		if rss[n] == nil {
+			rss[n] = map[string]int64{}
+			ns = append(ns, n)
+		}
+		bytes[n], _ = strconv.ParseInt(f[1], 10, 64)
+		rss[n][f[2]], _ = strconv.ParseInt(f[3], 10, 64)
+	}
+	if len(ns) == 0 {
+		return
+	}
+	slices.Sort(ns)
+	med := map[int64]map[string]float64{}
+	for _, n := range ns {
+		var h hyperfine
+		if err := json.Unmarshal([]byte(r.read(fmt.Sprintf("age-%d.json", n))), &h); err != nil {
+			r.p("age-%d.json: %v\n\n", n, err)
+			return
+		}
+		med[n] = map[string]float64{}
+		for _, x := range h.Results {
+			med[n][x.Command] = x.Median
+		}
+	}
+	cmds := []string{"dstack-secrets list", "dstack-secrets list --json", "dstack-secrets get", "dstack-secrets add -y"}
+	r.p("## File backend vs `age -d` of the same store (hyperfine)\n\n")
+	r.p("The floor of reading a store is the `age` command decrypting the whole file (`age -d -i KEY -o /dev/null\n")
+	r.p("STORE`). Whole processes, run by hyperfine without a shell in a git repository whose file-backend store\n")
+	r.p("holds n secrets; the same store file for both. `list` prints one name per line, `list --json` one JSON\n")
+	r.p("array; `add -y` replaces one value (rewrites and fsyncs the file). Peak memory: GNU time's maximum\n")
+	r.p("resident set size, median of 5 runs.\n\n")
+	r.p("| secrets | store file | `age -d` | list | list --json | get | add -y | peak memory: `age -d` / list / get / add -y |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, n := range ns {
+		m := med[n]
+		r.p("| %d | %s | %s |", n, size(float64(bytes[n])), dur(m["age -d"]*1e9))
+		for _, c := range cmds {
+			r.p(" %s (%s) |", dur(m[c]*1e9), ratio(m[c]/m["age -d"]))
+		}
+		r.p(" %.1f / %.1f / %.1f / %.1f MiB |\n", kib(rss[n]["age -d"]), kib(rss[n]["dstack-secrets list"]), kib(rss[n]["dstack-secrets get"]), kib(rss[n]["dstack-secrets add -y"]))
+	}
+	r.p("\nIn parentheses: the time as a multiple of `age -d`'s at the same size.\n\n")
+	n := ns[len(ns)-1]
+	m := med[n]
+	for _, t := range []struct {
+		what, cmd string
+		limit     float64
+	}{{"list", "dstack-secrets list", 3}, {"get", "dstack-secrets get", 3}, {"add", "dstack-secrets add -y", 6}} {
+		x := m[t.cmd] / m["age -d"]
+		r.p("- Target: `%s` at %d secrets within %.0fx of `age -d`: **%s** (%s).\n", t.what, n, t.limit, metOrNot(x <= t.limit), ratio(x))
+		fmt.Fprintf(&r.summary, "vs age -d at %d: %s %s (%s)\n", n, t.what, ratio(x), metOrNot(x <= t.limit))
+	}
+	if a, l := rss[n]["age -d"], rss[n]["dstack-secrets list"]; a > 0 {
+		x := float64(l) / float64(a)
+		r.p("- Target: peak memory of `list` at %d secrets within 2x of `age -d`'s: **%s** (%s).\n", n, metOrNot(x <= 2), ratio(x))
+		fmt.Fprintf(&r.summary, "vs age -d at %d: list peak memory %s (%s)\n", n, ratio(x), metOrNot(x <= 2))
+	}
+	r.p("\n")
+}
+
+func metOrNot(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "not met"
 }
 
 func (r *report) vault() {

@@ -1,17 +1,22 @@
 // Command scale measures how the file backend's cost grows with the number
 // of stored secrets: for each store size it runs one fresh process per
-// operation (list, get, getall, set, and an empty one for the floor) and
-// records the time the operation took inside the process and the process's
-// peak resident memory (VmHWM). bench/run calls it and plots the result.
+// operation (list, get, getall, set, an empty one for the floor, and
+// decrypt: the age library decrypting the whole store file, what `age -d`
+// does) and records the time the operation took inside the process and the
+// process's peak resident memory (VmHWM). bench/run calls it and plots the
+// result.
 //
 //	go run ./bench/scale -sizes 10,1000,10000,100000 -runs 5 > scale.tsv
 //	go run ./bench/scale -seed-only -dir DIR -project P -repo R -n 1000
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +24,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"filippo.io/age"
 
 	"github.com/dstackai/dstack-secrets/backends/file"
 	"github.com/dstackai/dstack-secrets/bench/internal/seed"
@@ -28,7 +35,7 @@ import (
 var scope = secrets.Scope{Project: "bench", Repository: "github.com/org/repo"}
 
 // ops are the measured operations, each in its own process.
-var ops = []string{"none", "list", "get", "getall", "set"}
+var ops = []string{"none", "decrypt", "list", "get", "getall", "set"}
 
 func main() {
 	sizes := flag.String("sizes", "10,1000,10000,100000", "comma-separated store sizes")
@@ -115,7 +122,11 @@ func median(xs []int64) int64 {
 func runChild(op, dir string, n int) error {
 	ctx := context.Background()
 	start := time.Now()
-	if op != "none" {
+	if op == "decrypt" {
+		if err := decryptAll(dir); err != nil {
+			return err
+		}
+	} else if op != "none" {
 		s, err := file.Open(ctx, scope, file.Options{Dir: dir})
 		if err != nil {
 			return err
@@ -148,6 +159,30 @@ func runChild(op, dir string, n int) error {
 	elapsed := time.Since(start)
 	fmt.Println(elapsed.Nanoseconds(), peakRSS())
 	return nil
+}
+
+// decryptAll decrypts the whole store file with the age library, as the
+// age command does, and throws the plaintext away.
+func decryptAll(dir string) error {
+	keyData, err := os.ReadFile(filepath.Join(dir, scope.Project+".key"))
+	if err != nil {
+		return err
+	}
+	ids, err := age.ParseIdentities(bytes.NewReader(keyData))
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(filepath.Join(dir, scope.Project+".age"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r, err := age.Decrypt(bufio.NewReader(f), ids...)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, r)
+	return err
 }
 
 // peakRSS returns the process's peak resident set size in KiB (VmHWM).
