@@ -32,7 +32,8 @@ func TestConformanceRecipients(t *testing.T) {
 		t.Run(srv.name, func(t *testing.T) {
 			server := srv.get(t)
 			secretstest.Run(t, func(t *testing.T) secretstest.OpenFunc {
-				opts := server.NewBucket(t)
+				loc := server.NewBucket(t)
+				opts := cloud.Options{URL: loc.URL, Endpoint: loc.Endpoint}
 				opts.Env = secrets.Env{HomeDir: t.TempDir(), Getenv: func(string) string { return "" }}
 				return func(ctx context.Context, scope secrets.Scope) (secrets.Store, error) {
 					return cloud.Open(ctx, scope, opts)
@@ -50,7 +51,8 @@ func TestConformanceKMS(t *testing.T) {
 		t.Run(srv.name, func(t *testing.T) {
 			server := srv.get(t)
 			secretstest.Run(t, func(t *testing.T) secretstest.OpenFunc {
-				opts := server.NewBucket(t)
+				loc := server.NewBucket(t)
+				opts := cloud.Options{URL: loc.URL, Endpoint: loc.Endpoint}
 				opts.KMS, opts.Env = vault.TransitKey(t)
 				return func(ctx context.Context, scope secrets.Scope) (secrets.Store, error) {
 					return cloud.Open(ctx, scope, opts)

@@ -144,7 +144,14 @@ func (o *objects) fail(ctx context.Context, op opKind, key string, err error) er
 		if o.provider == "s3" && op == opRead {
 			note = " (S3 also answers 403 for a missing object when the credentials lack s3:ListBucket)"
 		}
-		return fmt.Errorf("%w: cloud backend: access denied (%s) %s %s: the credentials need %s on %s%s", secrets.ErrPermission, codeOr(code, status), op.verb(), where, o.permission(op), where, note)
+		resource := where
+		if o.provider == "s3" {
+			resource = "arn:aws:s3:::" + o.name + "/" + o.prefix + key
+			if op == opList {
+				resource = "arn:aws:s3:::" + o.name + " (prefix " + o.prefix + key + ")"
+			}
+		}
+		return fmt.Errorf("%w: cloud backend: access denied (%s) %s %s: the credentials need %s on %s (every write also reads the object first)%s", secrets.ErrPermission, codeOr(code, status), op.verb(), where, o.permission(op), resource, note)
 	case noCredentials(err):
 		return fmt.Errorf("%w: cloud backend: no credentials for %s: the SDK found none in %s (%v)", secrets.ErrAuth, where, o.credentialChain(), err)
 	case isNetwork(err):

@@ -93,6 +93,22 @@ func (c *chain) find(fp string) (Member, bool) {
 	return Member{}, false
 }
 
+// upTo returns the chain as it was when its head was the statement with
+// hash head, or nil when no statement of c has that hash.
+func (c *chain) upTo(head string) *chain {
+	for i, h := range c.hashes {
+		if h == head {
+			return &chain{
+				file:    membersFile{Format: c.file.Format, Chain: c.file.Chain[:i+1]},
+				stmts:   c.stmts[:i+1],
+				hashes:  c.hashes[:i+1],
+				members: c.members[:i+1],
+			}
+		}
+	}
+	return nil
+}
+
 // isPrefixOf reports whether c's statements are the first statements of d.
 func (c *chain) isPrefixOf(d *chain) bool {
 	if len(c.hashes) > len(d.hashes) {

@@ -117,7 +117,27 @@ func openObjects(ctx context.Context, u *url.URL, prefix, endpoint string) (*obj
 		}
 		return nil, fmt.Errorf("%w: cloud backend: cannot open %s://%s: %v", secrets.ErrInvalidConfig, u.Scheme, u.Host, err)
 	}
+	var gc *storage.Client
+	if o.bucket.As(&gc) {
+		// The Cloud Storage client retries an unreachable server until
+		// the deadline; a few attempts are enough to ride out a blip
+		// and make "server down" an error of its own.
+		gc.SetRetry(storage.WithMaxAttempts(4))
+	}
 	return o, nil
+}
+
+// gcsBucketMissing reports whether a Cloud Storage bucket is known not to
+// exist: a read of a missing object in a missing bucket looks like a
+// missing object. Any other answer (including a refusal) counts as "not
+// known to be missing".
+func (o *objects) gcsBucketMissing(ctx context.Context) bool {
+	var gc *storage.Client
+	if o.provider != gcsblob.Scheme || !o.bucket.As(&gc) {
+		return false
+	}
+	_, err := gc.Bucket(o.name).Attrs(ctx)
+	return errors.Is(err, storage.ErrBucketNotExist)
 }
 
 // get reads the object key whole. A missing object gives a version with
@@ -126,6 +146,9 @@ func (o *objects) get(ctx context.Context, key string) ([]byte, version, error) 
 	r, err := o.bucket.NewReader(ctx, o.prefix+key, nil)
 	if err != nil {
 		if gcerrors.Code(err) == gcerrors.NotFound && !o.deniedOrNoBucket(err) {
+			if o.gcsBucketMissing(ctx) {
+				return nil, version{}, o.fail(ctx, opRead, key, storage.ErrBucketNotExist)
+			}
 			return nil, version{}, nil
 		}
 		return nil, version{}, o.fail(ctx, opRead, key, err)

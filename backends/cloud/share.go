@@ -79,7 +79,7 @@ func ShareAdd(ctx context.Context, project, key, name string, opts Options) (Sha
 	if name != "" {
 		m.Name = name
 	}
-	return changeMembers(ctx, project, opts, func(cur []Member) ([]Member, *Member, error) {
+	return changeMembers(ctx, project, opts, func(cur []Member, _ string) ([]Member, *Member, error) {
 		if slices.ContainsFunc(cur, func(x Member) bool { return x.Fingerprint == m.Fingerprint }) {
 			return nil, nil, nil
 		}
@@ -102,12 +102,15 @@ func ShareRemove(ctx context.Context, project, key string, opts Options) (ShareR
 		}
 		fp = m.Fingerprint
 	}
-	return changeMembers(ctx, project, opts, func(cur []Member) ([]Member, *Member, error) {
+	return changeMembers(ctx, project, opts, func(cur []Member, me string) ([]Member, *Member, error) {
 		i := slices.IndexFunc(cur, func(x Member) bool { return x.Fingerprint == fp })
 		if i < 0 {
 			return nil, nil, nil
 		}
 		removed := cur[i]
+		if removed.Fingerprint == me {
+			return nil, nil, fmt.Errorf("%w: %s cannot remove itself (its signature would no longer be trusted for re-encrypting the repositories); ask another member to remove it", secrets.ErrInvalidConfig, removed)
+		}
 		next := slices.Delete(slices.Clone(cur), i, i+1)
 		if !slices.ContainsFunc(next, func(x Member) bool { return x.CanWrite }) {
 			return nil, nil, fmt.Errorf("%w: removing %s would leave project %q without a member who can write; add another member first", secrets.ErrInvalidConfig, removed, project)
@@ -166,9 +169,10 @@ func (p *project) loadMembers(ctx context.Context) (*chain, version, error) {
 	return c, ver, nil
 }
 
-// changeMembers applies change to the member list (nil, nil: no change),
+// changeMembers applies change to the member list (nil, nil: no change;
+// me is this identity's fingerprint),
 // then re-encrypts every repository of the project to the list.
-func changeMembers(ctx context.Context, project string, opts Options, change func(cur []Member) ([]Member, *Member, error)) (ShareReport, error) {
+func changeMembers(ctx context.Context, project string, opts Options, change func(cur []Member, me string) ([]Member, *Member, error)) (ShareReport, error) {
 	p, err := openRecipientsProject(ctx, project, opts)
 	if err != nil {
 		return ShareReport{}, err
@@ -193,7 +197,7 @@ func changeMembers(ctx context.Context, project string, opts Options, change fun
 		if m, ok := c.find(me.member.Fingerprint); !ok || !m.CanWrite {
 			return report, fmt.Errorf("%w: this identity (%s) is not a member of project %q who can write, so it cannot change the member list", secrets.ErrPermission, me.member.Fingerprint, project)
 		}
-		next, rm, err := change(c.current())
+		next, rm, err := change(c.current(), me.member.Fingerprint)
 		if err != nil {
 			return report, err
 		}
@@ -252,7 +256,7 @@ func (p *project) reencryptAll(ctx context.Context, c *chain, removed *Member) (
 			if scope.Validate() != nil {
 				continue
 			}
-			s := &Store{project: p, scope: scope, key: key}
+			s := &Store{project: p, scope: scope, key: key, trustOldSigners: true}
 			did := false
 			err := s.update(ctx, func(cur *current, values map[string]string) (bool, error) {
 				if removed != nil && cur.doc != nil && slices.ContainsFunc(cur.doc.body.Recipients, func(r string) bool {

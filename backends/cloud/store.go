@@ -24,6 +24,12 @@ type Store struct {
 	*project
 	scope secrets.Scope
 	key   string
+	// trustOldSigners makes reads accept a document signed by a writer of
+	// the (trusted) member list the document names, even if that writer
+	// was removed since. Only the re-encryption of ShareAdd and
+	// ShareRemove sets it, to carry the documents last written by a
+	// removed member over to the new list.
+	trustOldSigners bool
 }
 
 var (
@@ -254,7 +260,13 @@ func (s *Store) openRecipients(ctx context.Context, cur *current, doc *parsedDoc
 	if cur.chain, err = trustChain(s.name, where, embedded, cur.chain, s.opts.ProjectID, me.member.Fingerprint); err != nil {
 		return nil, err
 	}
-	if err := doc.verifySigner(cur.chain, where); err != nil {
+	signers := cur.chain
+	if s.trustOldSigners {
+		if old := cur.chain.upTo(doc.body.MembersHead); old != nil {
+			signers = old
+		}
+	}
+	if err := doc.verifySigner(signers, where); err != nil {
 		return nil, err
 	}
 	if err := s.pin(cur.chain); err != nil {

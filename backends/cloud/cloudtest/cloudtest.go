@@ -24,7 +24,6 @@ import (
 	vaultapi "github.com/hashicorp/vault/api"
 	"google.golang.org/api/option"
 
-	"github.com/dstackai/dstack-secrets/backends/cloud"
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
@@ -121,10 +120,17 @@ func RandomName(prefix string) string {
 	return prefix + "-" + hex.EncodeToString(b)
 }
 
+// Location is where a store lives: the url and endpoint options of the
+// cloud backend. (This package does not import the backend, so that the
+// backend's own tests can use it.)
+type Location struct {
+	URL, Endpoint string
+}
+
 // NewBucket creates a fresh bucket (container) on the server and returns
-// the options of a store in it under the prefix "team". It sets the
+// the location of a store in it under the prefix "team". It sets the
 // server's credential variables for the test.
-func (s Server) NewBucket(t testing.TB) cloud.Options {
+func (s Server) NewBucket(t testing.TB) Location {
 	t.Helper()
 	s.Setenv(t)
 	name := RandomName("dstack")
@@ -136,9 +142,9 @@ func (s Server) NewBucket(t testing.TB) cloud.Options {
 	return s.Options(name, "team")
 }
 
-// Options returns the backend options of bucket and prefix on the server.
-func (s Server) Options(bucket, prefix string) cloud.Options {
-	o := cloud.Options{Endpoint: s.Endpoint}
+// Options returns the location of bucket and prefix on the server.
+func (s Server) Options(bucket, prefix string) Location {
+	o := Location{Endpoint: s.Endpoint}
 	switch s.Name {
 	case "s3":
 		o.URL = "s3://" + bucket + "/" + prefix + "?region=us-east-1"
