@@ -131,7 +131,7 @@ func TestAttackPlantRecipient(t *testing.T) {
 				t.Fatal(err)
 			}
 			d.env.Members = forged
-			rawPut(t, tm.raw, key, mustJSON(t, d.env), ver)
+			rawPut(t, tm.raw, key, marshalT(t, d), ver)
 			checkRefused(t, "alice", tm.alice, secrets.ErrCorrupt, "")
 			checkRefused(t, "bob", tm.bob, secrets.ErrCorrupt, "")
 			checkNotEncryptedTo(t, tm)
@@ -241,7 +241,7 @@ func TestAttackPlantValues(t *testing.T) {
 			od.body.Signer = d.body.Signer
 			od.env.Body = mustJSON(t, od.body)
 			od.env.Sig = d.env.Sig
-			rawPut(t, tm.raw, key, mustJSON(t, od.env), ver)
+			rawPut(t, tm.raw, key, marshalT(t, od), ver)
 			checkRefused(t, "alice", tm.alice, secrets.ErrAuth, planted)
 		})
 		t.Run("CopiedFromAnotherRepository", func(t *testing.T) {
@@ -280,7 +280,7 @@ func TestAttackPlantValues(t *testing.T) {
 			d.body.Project = testScope.Project
 			d.env.Body = mustJSON(t, d.body)
 			_, ver = rawGet(t, p, repoKey(testScope))
-			rawPut(t, p, repoKey(testScope), mustJSON(t, d.env), ver)
+			rawPut(t, p, repoKey(testScope), marshalT(t, d), ver)
 			checkRefused(t, "the KMS user", opts, secrets.ErrAuth, planted)
 		})
 	})

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,9 +20,10 @@ import (
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
-// The object of one repository is an envelope: a JSON object whose body
-// (itself JSON) says whose secrets it holds and carries the encrypted
-// plaintext of codec.go.
+// The object of one repository is an envelope, one line of JSON, then a
+// newline, then the payload: the encrypted plaintext of codec.go, raw. The
+// envelope's body (JSON kept byte for byte, since it is what is signed)
+// says whose secrets the object holds and pins the payload by its SHA-256.
 //
 //   - Recipients mode: the plaintext is encrypted with age to every current
 //     member, the body is signed by the member who wrote it, and the
@@ -39,10 +42,10 @@ const (
 )
 
 type envelope struct {
-	Format  string       `json:"format"`
-	Body    []byte       `json:"body"`
-	Sig     []byte       `json:"sig,omitempty"`
-	Members *membersFile `json:"members,omitempty"`
+	Format  string          `json:"format"`
+	Body    json.RawMessage `json:"body"`
+	Sig     []byte          `json:"sig,omitempty"`
+	Members *membersFile    `json:"members,omitempty"`
 }
 
 type docBody struct {
@@ -59,25 +62,56 @@ type docBody struct {
 	KMS        string `json:"kms,omitempty"`
 	WrappedKey []byte `json:"wrapped_key,omitempty"`
 
-	Payload []byte `json:"payload"`
+	PayloadSHA256 string `json:"payload_sha256"`
 }
 
-// parsedDoc is an envelope that decoded; nothing in it is verified yet.
+// parsedDoc is an object that decoded; nothing in it is verified yet
+// except that the payload is the one the body names.
 type parsedDoc struct {
-	env  envelope
-	body docBody
+	env     envelope
+	body    docBody
+	payload []byte
+}
+
+func payloadHash(p []byte) string {
+	sum := sha256.Sum256(p)
+	return hex.EncodeToString(sum[:])
+}
+
+// marshal returns the object's bytes.
+func (d *parsedDoc) marshal() ([]byte, error) {
+	head, err := json.Marshal(d.env)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(head, '\n'), d.payload...), nil
+}
+
+// newDoc signs nothing: it frames body and payload (sig and members are
+// set by the caller when there are any).
+func newDoc(body docBody, payload []byte) (*parsedDoc, error) {
+	body.PayloadSHA256 = payloadHash(payload)
+	bodyJSON, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	return &parsedDoc{env: envelope{Format: docFormat, Body: bodyJSON}, body: body, payload: payload}, nil
 }
 
 // parseDoc decodes the envelope of an object; where names it for messages.
 func parseDoc(data []byte, where string) (*parsedDoc, error) {
 	var d parsedDoc
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&d.env); err != nil || d.env.Format != docFormat {
+	head, payload, ok := bytes.Cut(data, []byte{'\n'})
+	if !ok || json.Unmarshal(head, &d.env) != nil || d.env.Format != docFormat {
 		return nil, fmt.Errorf("%w: %s is not a dstack-secrets document (or it is damaged); it is left untouched: restore a previous version of the object (bucket versioning) or delete it", secrets.ErrCorrupt, where)
 	}
 	if err := json.Unmarshal(d.env.Body, &d.body); err != nil {
 		return nil, fmt.Errorf("%w: the body of %s does not decode; it is left untouched: restore a previous version of the object (bucket versioning)", secrets.ErrCorrupt, where)
 	}
+	if payloadHash(payload) != d.body.PayloadSHA256 {
+		return nil, fmt.Errorf("%w: the payload of %s is not the one its body names: it was altered or truncated; it is left untouched: restore a previous version of the object (bucket versioning)", secrets.ErrCorrupt, where)
+	}
+	d.payload = payload
 	return &d, nil
 }
 
@@ -116,17 +150,16 @@ func sealRecipients(scope secrets.Scope, seq uint64, c *chain, me *localIdentity
 	if err := w.Close(); err != nil {
 		return nil, err
 	}
-	body.Payload = buf.Bytes()
-	bodyJSON, err := json.Marshal(body)
+	d, err := newDoc(body, buf.Bytes())
 	if err != nil {
 		return nil, err
 	}
-	sig, err := me.signFor(purposeDoc, bodyJSON)
-	if err != nil {
+	if d.env.Sig, err = me.signFor(purposeDoc, d.env.Body); err != nil {
 		return nil, err
 	}
-	members2 := c.file
-	return json.Marshal(envelope{Format: docFormat, Body: bodyJSON, Sig: sig, Members: &members2})
+	embedded := c.file
+	d.env.Members = &embedded
+	return d.marshal()
 }
 
 // verifySigner checks that the document was signed by a current member of
@@ -144,7 +177,7 @@ func (d *parsedDoc) verifySigner(c *chain, where string) error {
 
 // openRecipients decrypts a verified recipients-mode document as me.
 func (d *parsedDoc) openRecipients(me *localIdentity, where string) ([]byte, error) {
-	r, err := age.Decrypt(bytes.NewReader(d.body.Payload), me.ageID)
+	r, err := age.Decrypt(bytes.NewReader(d.payload), me.ageID)
 	var noMatch *age.NoIdentityMatchError
 	if errors.As(err, &noMatch) {
 		return nil, fmt.Errorf("%w: this identity (%s, %s) cannot decrypt %s: it was encrypted to %s; ask one of them to run `dstack-secrets share add` with your key (`dstack-secrets identity` prints it)", secrets.ErrAuth, me.member.Fingerprint, me.path, where, strings.Join(d.body.Recipients, ", "))
@@ -184,12 +217,11 @@ func sealKMS(ctx context.Context, keeper *gcsecrets.Keeper, kmsURL string, scope
 	}
 	body := newBody(scope, modeKMS, seq)
 	body.KMS, body.WrappedKey = redactURL(kmsURL), wrapped
-	body.Payload = aead.Seal(nonce, nonce, plaintext, kmsAAD(scope))
-	bodyJSON, err := json.Marshal(body)
+	d, err := newDoc(body, aead.Seal(nonce, nonce, plaintext, kmsAAD(scope)))
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(envelope{Format: docFormat, Body: bodyJSON})
+	return d.marshal()
 }
 
 // openKMS decrypts a KMS-mode document.
@@ -202,7 +234,7 @@ func (d *parsedDoc) openKMS(ctx context.Context, keeper *gcsecrets.Keeper, kmsUR
 	if err != nil {
 		return nil, fmt.Errorf("%w: the data key of %s has the wrong size", secrets.ErrCorrupt, where)
 	}
-	p := d.body.Payload
+	p := d.payload
 	if len(p) < aead.NonceSize()+aead.Overhead() {
 		return nil, fmt.Errorf("%w: the payload of %s is truncated; restore a previous version of the object", secrets.ErrCorrupt, where)
 	}

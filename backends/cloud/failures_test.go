@@ -130,8 +130,10 @@ func TestFailures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d.env.Body[len(d.env.Body)/2] ^= 1
-			for i, damaged := range [][]byte{[]byte("not json"), data[:len(data)/2], mustJSON(t, d.env)} {
+			d.env.Sig[len(d.env.Sig)/2] ^= 1
+			badSig := marshalT(t, d)
+			d.payload[len(d.payload)/2] ^= 1
+			for i, damaged := range [][]byte{[]byte("not json"), data[:len(data)/2], badSig, marshalT(t, d)} {
 				rawPut(t, p, key, damaged, v)
 				_, gerr := s.Get(ctxT(t), "NAME")
 				serr := s.Set(ctxT(t), "OTHER", "x")

@@ -127,6 +127,15 @@ func mustJSON(t testing.TB, v any) []byte {
 	return b
 }
 
+func marshalT(t testing.TB, d *parsedDoc) []byte {
+	t.Helper()
+	b, err := d.marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // checkNoValue fails when err's message holds any of values.
 func checkNoValue(t testing.TB, err error, values ...string) {
 	t.Helper()

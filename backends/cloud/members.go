@@ -1,11 +1,13 @@
 package cloud
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/dstackai/dstack-secrets/secrets"
@@ -116,6 +118,49 @@ func (c *chain) isPrefixOf(d *chain) bool {
 	}
 	for i, h := range c.hashes {
 		if d.hashes[i] != h {
+			return false
+		}
+	}
+	return true
+}
+
+// chainCache remembers the last chains verified, so that reading the same
+// member list again (it is embedded in every document) costs a comparison
+// of bytes instead of a signature check per statement.
+type chainCache struct {
+	mu     sync.Mutex
+	chains []*chain
+}
+
+const chainCacheSize = 4
+
+// verify is verifyChain, answered from the cache when f is byte for byte a
+// chain verified before.
+func (cc *chainCache) verify(project string, f *membersFile) (*chain, error) {
+	cc.mu.Lock()
+	for _, c := range cc.chains {
+		if sameChain(&c.file, f) {
+			cc.mu.Unlock()
+			return c, nil
+		}
+	}
+	cc.mu.Unlock()
+	c, err := verifyChain(project, f)
+	if err != nil {
+		return nil, err
+	}
+	cc.mu.Lock()
+	cc.chains = append([]*chain{c}, cc.chains[:min(len(cc.chains), chainCacheSize-1)]...)
+	cc.mu.Unlock()
+	return c, nil
+}
+
+func sameChain(a, b *membersFile) bool {
+	if a.Format != b.Format || len(a.Chain) != len(b.Chain) {
+		return false
+	}
+	for i := range a.Chain {
+		if !bytes.Equal(a.Chain[i].Body, b.Chain[i].Body) || !bytes.Equal(a.Chain[i].Sig, b.Chain[i].Sig) {
 			return false
 		}
 	}

@@ -98,6 +98,8 @@ type project struct {
 
 	idMu sync.Mutex
 	id   *localIdentity
+
+	chains chainCache
 }
 
 func openProject(ctx context.Context, name string, opts Options) (*project, error) {

@@ -148,7 +148,7 @@ func (p *project) loadMembers(ctx context.Context) (*chain, version, error) {
 		if err := json.Unmarshal(data, &f); err != nil {
 			return nil, version{}, fmt.Errorf("%w: the member list %s does not decode; restore a previous version of the object", secrets.ErrCorrupt, p.objs.location(membersKey(p.name)))
 		}
-		if candidate, err = verifyChain(p.name, &f); err != nil {
+		if candidate, err = p.chains.verify(p.name, &f); err != nil {
 			return nil, version{}, fmt.Errorf("%s: %w", p.objs.location(membersKey(p.name)), err)
 		}
 	}

@@ -191,7 +191,7 @@ func (s *Store) load(ctx context.Context, forWrite bool) (*current, error) {
 		if err := json.Unmarshal(mdata, &f); err != nil {
 			return nil, fmt.Errorf("%w: the member list %s does not decode; restore a previous version of the object", secrets.ErrCorrupt, s.objs.location(membersKey(s.name)))
 		}
-		if members, err = verifyChain(s.name, &f); err != nil {
+		if members, err = s.chains.verify(s.name, &f); err != nil {
 			return nil, fmt.Errorf("%s: %w", s.objs.location(membersKey(s.name)), err)
 		}
 		cur.membersEpoch = members.epoch()
@@ -250,7 +250,7 @@ func (s *Store) openRecipients(ctx context.Context, cur *current, doc *parsedDoc
 	if doc.env.Members == nil {
 		return nil, fmt.Errorf("%w: %s carries no member list; it is not trusted", secrets.ErrCorrupt, where)
 	}
-	embedded, err := verifyChain(s.name, doc.env.Members)
+	embedded, err := s.chains.verify(s.name, doc.env.Members)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
