@@ -219,7 +219,7 @@ func TestCloudServerKilled(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		for range 500 {
+		for range 3000 { // 30 s: the machine may be loaded
 			if c, err := net.Dial("tcp", addr); err == nil {
 				c.Close()
 				return cmd

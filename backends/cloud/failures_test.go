@@ -272,7 +272,7 @@ func freePort(t *testing.T) string {
 }
 
 func waitPort(t *testing.T, addr string) {
-	for range 300 {
+	for range 1500 { // 30 s: the machine may be loaded
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
 			return
