@@ -15,6 +15,7 @@ package backends
 import (
 	"context"
 
+	"github.com/dstackai/dstack-secrets/backends/cloud"
 	"github.com/dstackai/dstack-secrets/backends/file"
 	"github.com/dstackai/dstack-secrets/backends/keyring"
 	"github.com/dstackai/dstack-secrets/backends/vault"
@@ -25,6 +26,7 @@ import (
 // with a backend of their own Register it on the result.
 func Registry() *secrets.Registry {
 	return secrets.NewRegistry(
+		cloud.Backend(),
 		file.Backend(),
 		keyring.Backend(),
 		vault.Backend(),

@@ -1,0 +1,48 @@
+// Package cloud is the dstack-secrets backend for teams on AWS, Google
+// Cloud or Azure: each repository's secrets are one encrypted object in an
+// S3, Google Cloud Storage or Azure Blob bucket, reached through
+// gocloud.dev/blob with each cloud's standard credential chain.
+//
+// # Layout
+//
+// Under the url option's prefix, project P keeps
+//
+//	P/members.json                member list (recipients mode)
+//	P/repos/HOST/ORG/REPO.age     one object per repository with a remote
+//	P/local/PATH.age              one per local-only repository
+//
+// so a bucket policy can grant a CI role exactly one repository's object.
+// Reading every secret (run, GetAll) is one GET; a write is one GET and one
+// conditional PUT (S3 If-Match / If-None-Match: *, GCS ifGenerationMatch,
+// Azure If-Match), read again and retried with backoff and jitter while
+// other writers get there first, until the operation's deadline. Objects
+// are replaced whole, so nothing is ever half-written, and an object that
+// does not verify or decrypt is never overwritten.
+//
+// # Modes
+//
+// Recipients mode (the default): the object is encrypted with age to every
+// member's key (age X25519, or SSH ed25519/RSA through agessh) and signed
+// by the member who wrote it. The member list is a chain of statements,
+// each signed by a member of the one before; its first statement's hash is
+// the project ID, which every member but the first pins (option
+// project_id), and each client keeps the longest list it has verified
+// (~/.dstack/secrets/cloud-pins), so someone who can write to the bucket
+// but holds no member key can neither add themselves as a recipient nor
+// plant values that members trust. Identity, ShareList, ShareAdd and
+// ShareRemove manage the list.
+//
+// KMS mode (option kms): the object is sealed under a fresh data key that a
+// cloud KMS key wraps (gocloud.dev/secrets: awskms://, gcpkms://,
+// azurekeyvault://, hashivault:// for Vault's transit engine), so a cloud
+// runner with an IAM role decrypts with no key file.
+//
+// docs/cloud.md has the setup per cloud, least-privilege policies and the
+// threat model of each mode.
+//
+// # The plaintext format
+//
+// The plaintext inside the encryption is produced by one small interface
+// in codec.go (documentCodec); switching it to the shared document format
+// of internal/document is a change of that file only.
+package cloud
