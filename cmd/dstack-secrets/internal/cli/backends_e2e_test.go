@@ -138,7 +138,7 @@ func endToEnd(t *testing.T, h *harness, backend string) {
 
 	// run gets every secret from the other backend.
 	if _, err := os.Stat("/usr/bin/env"); err == nil {
-		r := h.runEnv([]string{"PATH=" + os.Getenv("PATH"), "TOKEN=inherited"}, "", "run", "--project", "other", "env", "-0")
+		r := h.runEnv([]string{"PATH=" + os.Getenv("PATH"), "TOKEN=inherited"}, "", "run", "--no-mask", "--project", "other", "env", "-0")
 		env := parseEnv0(t, r.stdout)
 		delete(env, "PATH")
 		if r.code != 0 || !maps.Equal(env, want) {
