@@ -193,7 +193,7 @@ func TestPassForeignItems(t *testing.T) {
 	m := newMarker(t)
 	insert("BINARY", "Z\xff\xfe"+m, "-m")
 
-	r := s.run("", "run", "--", "env")
+	r := s.run("", "run", "--no-mask", "--", "env")
 	if r.code != 0 || !strings.Contains(r.stdout, "TYPED=Zs3cr3t\n") || !strings.Contains(r.stdout, "GOOD=good value\n") {
 		t.Errorf("run with a foreign entry: exit %d, %q", r.code, r.stderr)
 	}

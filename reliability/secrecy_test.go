@@ -131,8 +131,8 @@ func TestSecrecy(t *testing.T) {
 		step{name: "keyring file: create", env: map[string]string{"DSTACK_SECRETS_KEYRING_PASSWORD": pass1}, args: []string{"--config", keyringCfg, "add", "K", m}},
 		step{name: "keyring file: wrong password", env: map[string]string{"DSTACK_SECRETS_KEYRING_PASSWORD": pass2}, args: []string{"--config", keyringCfg, "get", "K"}},
 		step{name: "keyring file: no password", args: []string{"--config", keyringCfg, "list"}},
-		step{name: "keyring file: run env with the password in the environment", env: map[string]string{"DSTACK_SECRETS_KEYRING_PASSWORD": pass1}, args: []string{"--config", keyringCfg, "run", "--", "/usr/bin/env"}, printsValue: true, mustHide: []string{pass1}},
-		step{name: "passphrase project: run env with the passphrase in the environment", env: map[string]string{"DSTACK_SECRETS_PASSPHRASE": pass1}, args: []string{"--config", passCfg, "run", "--", "/usr/bin/env"}, printsValue: true, mustHide: []string{pass1}},
+		step{name: "keyring file: run env with the password in the environment", env: map[string]string{"DSTACK_SECRETS_KEYRING_PASSWORD": pass1}, args: []string{"--config", keyringCfg, "run", "--no-mask", "--", "/usr/bin/env"}, printsValue: true, mustHide: []string{pass1}},
+		step{name: "passphrase project: run env with the passphrase in the environment", env: map[string]string{"DSTACK_SECRETS_PASSPHRASE": pass1}, args: []string{"--config", passCfg, "run", "--no-mask", "--", "/usr/bin/env"}, printsValue: true, mustHide: []string{pass1}},
 	)
 	if addr, token := os.Getenv("DSTACK_SECRETS_TEST_VAULT_ADDR"), os.Getenv("DSTACK_SECRETS_TEST_VAULT_TOKEN"); addr != "" && token != "" {
 		liveCfgText := "projects:\n  v:\n    backend: vault\n    options:\n      address: " + addr + "\n      prefix: secrecy-" + m + "\n"
@@ -145,7 +145,7 @@ func TestSecrecy(t *testing.T) {
 			step{name: "vault: add existing", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", liveCfg, "add", "C", m}},
 			step{name: "vault: get", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", liveCfg, "get", "C"}, printsValue: true},
 			step{name: "vault: run", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", liveCfg, "run", "--", "/bin/false"}},
-			step{name: "vault: run env with the token in the environment", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", liveCfg, "run", "--", "/usr/bin/env"}, printsValue: true, mustHide: []string{token}},
+			step{name: "vault: run env with the token in the environment", env: map[string]string{"VAULT_TOKEN": token}, args: []string{"--config", liveCfg, "run", "--no-mask", "--", "/usr/bin/env"}, printsValue: true, mustHide: []string{token}},
 		)
 	}
 	steps = append(steps,
