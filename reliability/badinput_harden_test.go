@@ -43,6 +43,16 @@ func manyBigLines(n int) string {
 	return b.String()
 }
 
+// chmodStore changes the mode of a file of the store directory (name "":
+// the directory itself).
+func chmodStore(name string, mode os.FileMode) func(s *sandbox) {
+	return func(s *sandbox) {
+		if err := os.Chmod(filepath.Join(s.storeDir(), name), mode); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+}
+
 // hardeningRows are the bad inputs of issue 13 (hardening).
 func hardeningRows() []badInput {
 	return []badInput{
@@ -57,6 +67,10 @@ func hardeningRows() []badInput {
 			os.Chmod(s.root, 0o777)
 		}, args: withConfig("list"), code: 1, want: "chmod go-w"},
 		{category: "Configuration files", input: "`allow_unsafe_names` with a name that is not unsafe", setup: cfgFile("projects:\n  a:\n    backend: file\n    allow_unsafe_names: [API_TOKEN]\n"), args: withConfig("list"), code: 1, want: "not an unsafe name"},
+		{category: "Store files", input: "store directory writable by others (0777)", setup: chmodStore("", 0o777), args: []string{"list"}, code: 1, want: "chmod go-w"},
+		{category: "Store files", input: "store directory writable by others with the sticky bit (1777, as /tmp)", setup: chmodStore("", os.ModeSticky|0o777), args: []string{"add", "A", "v"}, code: 1, want: "chmod go-w"},
+		{category: "Store files", input: "store file writable by others (0646)", setup: chmodStore("default.age", 0o646), args: []string{"get", "EXISTING"}, code: 1, want: "store file"},
+		{category: "Store files", input: "lock file writable by others (0666)", setup: chmodStore("default.lock", 0o666), args: []string{"add", "A", "v"}, code: 1, want: "lock file"},
 		{category: "Values", input: "`--from-file` names a missing file", args: []string{"add", "--from-file", "/nonexistent/key.json", "A"}, code: 1, want: "/nonexistent/key.json"},
 		{category: "Values", input: "`--from-file` of an empty file", setup: func(s *sandbox) { writeFile(s.t, filepath.Join(s.repo, "empty.txt"), "\n", 0o600) }, args: []string{"add", "--from-file", "empty.txt", "A"}, code: 1, want: "empty"},
 		{category: "Values", input: "`--from-file` and VALUE both given", args: []string{"add", "--from-file", "/etc/hostname", "A", "v"}, code: 2, want: "not both"},

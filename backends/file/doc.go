@@ -20,6 +20,15 @@
 // is no key file; the passphrase comes from DSTACK_SECRETS_PASSPHRASE or a
 // masked prompt.
 //
+// # Ownership
+//
+// As OpenSSH's StrictModes does, every operation refuses a store
+// directory, store file, key file or lock file that a user other than the
+// current one or root owns, or that others (or a group other than the
+// user's private group) can write, with the chmod or chown that fixes it
+// (secrets.CheckOwnership). A store directory others can write is refused
+// even with the sticky bit: they could create the key or lock file first.
+//
 // # Durability
 //
 // Readers take no lock: they read whichever complete file is in place.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"filippo.io/age"
 
@@ -18,6 +19,9 @@ import (
 // view calls fn with the current document (an empty one when the store
 // file does not exist), read lazily from the open file.
 func (s *Store) view(ctx context.Context, fn func(d *document.Document) error) error {
+	if err := s.checkDir(filepath.Dir(s.path)); err != nil {
+		return err
+	}
 	f, err := os.Open(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fn(document.New())
@@ -41,6 +45,9 @@ func (s *Store) decodeFile(ctx context.Context, f *os.File) (*document.Document,
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, s.ioError("read", err)
+	}
+	if err := secrets.CheckOwnership("store file", s.path, fi); err != nil {
+		return nil, err
 	}
 	head := make([]byte, 4096)
 	n, err := f.ReadAt(head, 0)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -70,7 +71,7 @@ func (s *Store) loadPassphrase(ctx context.Context, confirm bool) error {
 // loadKey reads the X25519 identity; with create it generates one when the
 // key file does not exist.
 func (s *Store) loadKey(create bool) error {
-	data, err := os.ReadFile(s.keyPath)
+	data, err := s.readKey()
 	if errors.Is(err, fs.ErrNotExist) {
 		if !create {
 			return fmt.Errorf("%w: the store %s exists but its key file %s is missing; restore the key file (a new key cannot decrypt the store)", secrets.ErrAuth, s.path, s.keyPath)
@@ -78,22 +79,10 @@ func (s *Store) loadKey(create bool) error {
 		if err := s.generateKey(); err != nil {
 			return err
 		}
-		data, err = os.ReadFile(s.keyPath)
+		data, err = s.readKey()
 	}
 	if err != nil {
-		if errors.Is(err, fs.ErrPermission) {
-			return fmt.Errorf("%w: cannot read key file %s: %v", secrets.ErrPermission, s.keyPath, err)
-		}
-		return fmt.Errorf("cannot read key file %s: %w", s.keyPath, err)
-	}
-	if runtime.GOOS != "windows" {
-		fi, err := os.Stat(s.keyPath)
-		if err != nil {
-			return fmt.Errorf("cannot stat key file %s: %w", s.keyPath, err)
-		}
-		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-			return fmt.Errorf("%w: key file %s is accessible by group or others (mode %04o); run: chmod 600 %s", secrets.ErrPermission, s.keyPath, perm, s.keyPath)
-		}
+		return err
 	}
 	ids, err := age.ParseIdentities(bytes.NewReader(data))
 	if err != nil {
@@ -112,6 +101,44 @@ func (s *Store) loadKey(create bool) error {
 	s.mu.Unlock()
 	return nil
 }
+
+// readKey reads the key file after checking that only the user (or root)
+// owns and can read it. A missing file is an error wrapping
+// fs.ErrNotExist.
+func (s *Store) readKey() ([]byte, error) {
+	f, err := os.Open(s.keyPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			return nil, fmt.Errorf("%w: cannot read key file %s: %v", secrets.ErrPermission, s.keyPath, err)
+		}
+		return nil, fmt.Errorf("cannot read key file %s: %w", s.keyPath, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("cannot stat key file %s: %w", s.keyPath, err)
+	}
+	if err := secrets.CheckOwnership("key file", s.keyPath, fi); err != nil {
+		return nil, err
+	}
+	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
+		return nil, fmt.Errorf("%w: key file %s is accessible by group or others (mode %04o); run: chmod 600 %s", secrets.ErrPermission, s.keyPath, perm, s.keyPath)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxKeySize+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read key file %s: %w", s.keyPath, err)
+	}
+	if len(data) > maxKeySize {
+		return nil, fmt.Errorf("%w: key file %s is over %d KiB, too big for an age identity file; restore it from a backup", secrets.ErrAuth, s.keyPath, maxKeySize/1024)
+	}
+	return data, nil
+}
+
+// maxKeySize bounds what is read of a key file: an identity is 74 bytes.
+const maxKeySize = 64 << 10
 
 // generateKey writes a new identity to the key path unless one appears
 // there first (os.Link does not replace an existing file, so concurrent

@@ -14,6 +14,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/dstackai/dstack-secrets/internal/document"
+	"github.com/dstackai/dstack-secrets/secrets"
 )
 
 // update applies fn to the document under the write lock and writes the
@@ -22,6 +23,9 @@ func (s *Store) update(ctx context.Context, fn func(d *document.Document, repo s
 	dir := filepath.Dir(s.path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return s.ioError("create the directory of", err)
+	}
+	if err := s.checkDir(dir); err != nil {
+		return err
 	}
 	lock := flock.New(s.lockPath, flock.SetPermissions(0o600))
 	locked, err := lock.TryLockContext(ctx, 2*time.Millisecond)
@@ -32,6 +36,11 @@ func (s *Store) update(ctx context.Context, fn func(d *document.Document, repo s
 		return s.ioError("lock", err)
 	}
 	defer lock.Unlock()
+	if fi, err := lock.Stat(); err != nil {
+		return s.ioError("lock", err)
+	} else if err := secrets.CheckOwnership("lock file", s.lockPath, fi); err != nil {
+		return err
+	}
 	s.removeStaleTemps()
 
 	doc := document.New()
