@@ -53,6 +53,24 @@ func chmodStore(name string, mode os.FileMode) func(s *sandbox) {
 	}
 }
 
+// linkStore replaces a file of the store directory by a symbolic link to
+// <tmp>/<name>, where the file is moved if move is true.
+func linkStore(name string, move bool) func(s *sandbox) {
+	return func(s *sandbox) {
+		path, target := filepath.Join(s.storeDir(), name), filepath.Join(s.tmp, name)
+		if move {
+			if err := os.Rename(path, target); err != nil {
+				s.t.Fatal(err)
+			}
+		} else {
+			os.Remove(path)
+		}
+		if err := os.Symlink(target, path); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+}
+
 // hardeningRows are the bad inputs of issue 13 (hardening).
 func hardeningRows() []badInput {
 	return []badInput{
@@ -71,6 +89,9 @@ func hardeningRows() []badInput {
 		{category: "Store files", input: "store directory writable by others with the sticky bit (1777, as /tmp)", setup: chmodStore("", os.ModeSticky|0o777), args: []string{"add", "A", "v"}, code: 1, want: "chmod go-w"},
 		{category: "Store files", input: "store file writable by others (0646)", setup: chmodStore("default.age", 0o646), args: []string{"get", "EXISTING"}, code: 1, want: "store file"},
 		{category: "Store files", input: "lock file writable by others (0666)", setup: chmodStore("default.lock", 0o666), args: []string{"add", "A", "v"}, code: 1, want: "lock file"},
+		{category: "Store files", input: "store file is a symbolic link", setup: linkStore("default.age", true), args: []string{"list"}, code: 1, want: "symbolic link"},
+		{category: "Store files", input: "lock file is a symbolic link to a missing file (elsewhere)", setup: linkStore("default.lock", false), args: []string{"add", "A", "v"}, code: 1, want: "symbolic link"},
+		{category: "Key files", input: "key file is a symbolic link", setup: linkStore("default.key", true), args: []string{"get", "EXISTING"}, code: 1, want: "symbolic link"},
 		{category: "Values", input: "`--from-file` names a missing file", args: []string{"add", "--from-file", "/nonexistent/key.json", "A"}, code: 1, want: "/nonexistent/key.json"},
 		{category: "Values", input: "`--from-file` of an empty file", setup: func(s *sandbox) { writeFile(s.t, filepath.Join(s.repo, "empty.txt"), "\n", 0o600) }, args: []string{"add", "--from-file", "empty.txt", "A"}, code: 1, want: "empty"},
 		{category: "Values", input: "`--from-file` and VALUE both given", args: []string{"add", "--from-file", "/etc/hostname", "A", "v"}, code: 2, want: "not both"},

@@ -20,7 +20,7 @@
 // is no key file; the passphrase comes from DSTACK_SECRETS_PASSPHRASE or a
 // masked prompt.
 //
-// # Ownership
+// # Ownership and links
 //
 // As OpenSSH's StrictModes does, every operation refuses a store
 // directory, store file, key file or lock file that a user other than the
@@ -28,6 +28,15 @@
 // user's private group) can write, with the chmod or chown that fixes it
 // (secrets.CheckOwnership). A store directory others can write is refused
 // even with the sticky bit: they could create the key or lock file first.
+//
+// A <project>.age, <project>.key or <project>.lock that is a symbolic link
+// is refused with an error naming it and its target, by reads and writes
+// alike: links there are never followed (the files are opened with
+// O_NOFOLLOW), never replaced by a write's rename, and no file is ever
+// created where one points. The store directory itself may be a link, as
+// may an identity_file given explicitly: the user chose that path, so it
+// is followed, and its target must pass the key file's checks; a key is
+// never created through a link to a missing file.
 //
 // # Durability
 //

@@ -22,12 +22,12 @@ func (s *Store) view(ctx context.Context, fn func(d *document.Document) error) e
 	if err := s.checkDir(filepath.Dir(s.path)); err != nil {
 		return err
 	}
-	f, err := os.Open(s.path)
+	f, _, err := openChecked("store file", s.path, false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fn(document.New())
 	}
 	if err != nil {
-		return s.ioError("read", err)
+		return s.fileError("read", err)
 	}
 	defer f.Close()
 	d, err := s.decodeFile(ctx, f)
@@ -45,9 +45,6 @@ func (s *Store) decodeFile(ctx context.Context, f *os.File) (*document.Document,
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, s.ioError("read", err)
-	}
-	if err := secrets.CheckOwnership("store file", s.path, fi); err != nil {
-		return nil, err
 	}
 	head := make([]byte, 4096)
 	n, err := f.ReadAt(head, 0)
@@ -129,6 +126,16 @@ func (s *Store) noMatchError(head []byte) error {
 	default:
 		return fmt.Errorf("%w: the key file %s does not decrypt %s (was the key replaced?); restore the key that created the store", secrets.ErrAuth, s.keyPath, s.path)
 	}
+}
+
+// fileError reports an error of openChecked: its own refusals as they
+// are, the system's as ioError does.
+func (s *Store) fileError(op string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return s.ioError(op, err)
+	}
+	return err
 }
 
 func (s *Store) ioError(op string, err error) error {

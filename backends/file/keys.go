@@ -103,27 +103,30 @@ func (s *Store) loadKey(create bool) error {
 }
 
 // readKey reads the key file after checking that only the user (or root)
-// owns and can read it. A missing file is an error wrapping
-// fs.ErrNotExist.
+// owns and can read it. The default key file is never followed when it is
+// a symbolic link; an identity_file given explicitly is. A missing file is
+// an error wrapping fs.ErrNotExist.
 func (s *Store) readKey() ([]byte, error) {
-	f, err := os.Open(s.keyPath)
+	explicit := s.opts.IdentityFile != ""
+	f, fi, err := openChecked("key file", s.keyPath, explicit)
 	if errors.Is(err, fs.ErrNotExist) {
+		if lfi, lerr := os.Lstat(s.keyPath); lerr == nil && lfi.Mode()&fs.ModeSymlink != 0 {
+			target, _ := os.Readlink(s.keyPath)
+			return nil, fmt.Errorf("%w: identity_file %s is a symbolic link to %s, which does not exist; restore the key file there or set identity_file to the key file itself (no key is created through a link)", secrets.ErrAuth, secrets.Printable(s.keyPath), secrets.Printable(target))
+		}
 		return nil, err
 	}
 	if err != nil {
-		if errors.Is(err, fs.ErrPermission) {
+		var pe *fs.PathError
+		switch {
+		case errors.Is(err, fs.ErrPermission):
 			return nil, fmt.Errorf("%w: cannot read key file %s: %v", secrets.ErrPermission, s.keyPath, err)
+		case errors.As(err, &pe):
+			return nil, fmt.Errorf("cannot read key file %s: %w", s.keyPath, err)
 		}
-		return nil, fmt.Errorf("cannot read key file %s: %w", s.keyPath, err)
+		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("cannot stat key file %s: %w", s.keyPath, err)
-	}
-	if err := secrets.CheckOwnership("key file", s.keyPath, fi); err != nil {
-		return nil, err
-	}
 	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
 		return nil, fmt.Errorf("%w: key file %s is accessible by group or others (mode %04o); run: chmod 600 %s", secrets.ErrPermission, s.keyPath, perm, s.keyPath)
 	}

@@ -30,7 +30,10 @@ type Options struct {
 	// Dir is the directory of the store files; default ~/.dstack/secrets.
 	Dir string `yaml:"dir"`
 	// IdentityFile is the age identity (key) file; default
-	// <dir>/<project>.key. Ignored in passphrase mode.
+	// <dir>/<project>.key. Ignored in passphrase mode. Unlike the files in
+	// the store directory it may be a symbolic link, which is followed; its
+	// target must belong to the user (or root) and be readable by nobody
+	// else.
 	IdentityFile string `yaml:"identity_file"`
 	// Passphrase selects passphrase mode: the store is encrypted with a
 	// passphrase (age scrypt) instead of a key file.

@@ -27,17 +27,28 @@ func (s *Store) update(ctx context.Context, fn func(d *document.Document, repo s
 	if err := s.checkDir(dir); err != nil {
 		return err
 	}
-	lock := flock.New(s.lockPath, flock.SetPermissions(0o600))
+	if fi, err := os.Lstat(s.lockPath); err == nil {
+		if err := checkKind("lock file", s.lockPath, fi); err != nil {
+			return err
+		}
+	}
+	// Never opened through a link, which could create a file elsewhere.
+	lock := flock.New(s.lockPath, flock.SetFlag(lockFlag()), flock.SetPermissions(0o600))
 	locked, err := lock.TryLockContext(ctx, 2*time.Millisecond)
 	if err != nil || !locked {
 		if cerr := ctx.Err(); cerr != nil {
 			return fmt.Errorf("waiting for the lock on %s: %w", s.lockPath, cerr)
+		}
+		if isLinkLoop(err) {
+			return symlinkError("lock file", s.lockPath)
 		}
 		return s.ioError("lock", err)
 	}
 	defer lock.Unlock()
 	if fi, err := lock.Stat(); err != nil {
 		return s.ioError("lock", err)
+	} else if err := checkKind("lock file", s.lockPath, fi); err != nil {
+		return err
 	} else if err := secrets.CheckOwnership("lock file", s.lockPath, fi); err != nil {
 		return err
 	}
@@ -45,7 +56,9 @@ func (s *Store) update(ctx context.Context, fn func(d *document.Document, repo s
 
 	doc := document.New()
 	exists := false
-	if f, err := os.Open(s.path); err == nil {
+	// A link in place of the store is refused: the rename below would
+	// replace it silently.
+	if f, _, err := openChecked("store file", s.path, false); err == nil {
 		// The document reads f lazily, up to the write.
 		defer f.Close()
 		if doc, err = s.decodeFile(ctx, f); err != nil {
@@ -53,7 +66,7 @@ func (s *Store) update(ctx context.Context, fn func(d *document.Document, repo s
 		}
 		exists = true
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return s.ioError("read", err)
+		return s.fileError("read", err)
 	}
 	changed, err := fn(doc, s.scope.Repository)
 	if err != nil || !changed {
@@ -125,7 +138,7 @@ func (s *Store) removeStaleTemps() {
 	}
 	keyTemps, _ := filepath.Glob(filepath.Join(filepath.Dir(s.keyPath), ".key.tmp-*"))
 	for _, m := range keyTemps {
-		if fi, err := os.Stat(m); err == nil && time.Since(fi.ModTime()) > time.Minute {
+		if fi, err := os.Lstat(m); err == nil && time.Since(fi.ModTime()) > time.Minute {
 			os.Remove(m)
 		}
 	}
