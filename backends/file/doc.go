@@ -15,10 +15,22 @@
 // one by the next write; reads never write. Beside the store are
 // <project>.key, the age X25519 identity generated on first write (0600; a
 // key file readable by group or others is refused), and <project>.lock,
-// used for cross-process locking. In passphrase mode (option passphrase:
-// true) the file is encrypted with age's scrypt recipient instead and there
-// is no key file; the passphrase comes from DSTACK_SECRETS_PASSPHRASE or a
-// masked prompt.
+// used for cross-process locking.
+//
+// # Passphrase mode
+//
+// With the option passphrase: true the file is encrypted with age's scrypt
+// recipient instead and there is no key file. The passphrase comes from,
+// in this order, Options.PassphraseFunc, passphrase_command (a command run
+// without a shell that prints it, as git's credential helpers do),
+// passphrase_fd or DSTACK_SECRETS_PASSPHRASE_FD (a descriptor read to its
+// end and closed), DSTACK_SECRETS_PASSPHRASE, or a masked prompt; one
+// final newline is dropped from a command's output or a descriptor's
+// content. The scrypt work factor is age's default, 18; a lower
+// scrypt_work_factor needs allow_weak_scrypt: true (for tests only), and a
+// write never lowers the factor of an existing store: it keeps the higher
+// of the store's and the configured one. A passphrase shorter than 12
+// characters gets a warning (secrets.Env.Warn) when it encrypts a store.
 //
 // # Ownership and links
 //

@@ -10,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"filippo.io/age"
 
@@ -64,8 +66,52 @@ func (s *Store) loadPassphrase(ctx context.Context, confirm bool) error {
 	rcp.SetWorkFactor(s.opts.ScryptWorkFactor)
 	s.mu.Lock()
 	s.identities, s.recipients = []age.Identity{id}, []age.Recipient{rcp}
+	s.passChars = utf8.RuneCountInString(p)
 	s.mu.Unlock()
 	return nil
+}
+
+// writeRecipients returns the recipients a write encrypts to. In
+// passphrase mode the scrypt work factor is the higher of the configured
+// one and existing's, that of the store being replaced: a write never
+// lowers it. A passphrase shorter than shortPassphrase gets a warning,
+// once per Store.
+func (s *Store) writeRecipients(existing int) []age.Recipient {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rcps := s.recipients
+	if !s.opts.Passphrase || len(rcps) != 1 {
+		return rcps
+	}
+	if s.passChars < shortPassphrase && !s.warned && s.opts.Env.Warn != nil {
+		s.warned = true
+		s.opts.Env.Warn(fmt.Sprintf("the passphrase of project %q is %d characters long: anyone with a copy of %s can try many passphrases that short; use %d or more characters (several random words)", s.scope.Project, s.passChars, s.path, shortPassphrase))
+	}
+	if r, ok := rcps[0].(*age.ScryptRecipient); ok && existing > s.opts.ScryptWorkFactor {
+		higher := *r
+		higher.SetWorkFactor(existing)
+		return []age.Recipient{&higher}
+	}
+	return rcps
+}
+
+// scryptWorkFactor returns the work factor of the scrypt stanza in an age
+// header ("-> scrypt SALT LOG2N"), or 0.
+func scryptWorkFactor(head []byte) int {
+	_, line, ok := bytes.Cut(head, []byte("\n-> scrypt "))
+	if !ok {
+		return 0
+	}
+	line, _, _ = bytes.Cut(line, []byte("\n"))
+	fields := bytes.Fields(line)
+	if len(fields) != 2 {
+		return 0
+	}
+	n, err := strconv.Atoi(string(fields[1]))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // loadKey reads the X25519 identity; with create it generates one when the

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
 	"github.com/gofrs/flock"
 
 	"github.com/dstackai/dstack-secrets/internal/document"
@@ -56,6 +57,7 @@ func (s *Store) update(ctx context.Context, fn func(d *document.Document, repo s
 
 	doc := document.New()
 	exists := false
+	workFactor := 0 // of the store being replaced, in passphrase mode
 	// A link in place of the store is refused: the rename below would
 	// replace it silently.
 	if f, _, err := openChecked("store file", s.path, false); err == nil {
@@ -65,6 +67,11 @@ func (s *Store) update(ctx context.Context, fn func(d *document.Document, repo s
 			return err
 		}
 		exists = true
+		if s.opts.Passphrase {
+			head := make([]byte, 4096)
+			n, _ := f.ReadAt(head, 0)
+			workFactor = scryptWorkFactor(head[:n])
+		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return s.fileError("read", err)
 	}
@@ -78,13 +85,13 @@ func (s *Store) update(ctx context.Context, fn func(d *document.Document, repo s
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.write(doc)
+	return s.write(doc, s.writeRecipients(workFactor))
 }
 
 // write encrypts doc to a temporary file and renames it over the store.
 // Encrypt checks the whole stored document first: a damaged one is not
 // rewritten.
-func (s *Store) write(doc *document.Document) error {
+func (s *Store) write(doc *document.Document, rcps []age.Recipient) error {
 	dir := filepath.Dir(s.path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(s.path)+".tmp-*")
 	if err != nil {
@@ -98,9 +105,6 @@ func (s *Store) write(doc *document.Document) error {
 			os.Remove(tmpName)
 		}
 	}()
-	s.mu.Lock()
-	rcps := s.recipients
-	s.mu.Unlock()
 	if err := doc.Encrypt(tmp, rcps...); err != nil {
 		var ce *document.CorruptError
 		if errors.As(err, &ce) {
