@@ -43,6 +43,43 @@ func manyBigLines(n int) string {
 	return b.String()
 }
 
+// chmodStore changes the mode of a file of the store directory (name "":
+// the directory itself).
+func chmodStore(name string, mode os.FileMode) func(s *sandbox) {
+	return func(s *sandbox) {
+		if err := os.Chmod(filepath.Join(s.storeDir(), name), mode); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+}
+
+// linkStore replaces a file of the store directory by a symbolic link to
+// <tmp>/<name>, where the file is moved if move is true.
+func linkStore(name string, move bool) func(s *sandbox) {
+	return func(s *sandbox) {
+		path, target := filepath.Join(s.storeDir(), name), filepath.Join(s.tmp, name)
+		if move {
+			if err := os.Rename(path, target); err != nil {
+				s.t.Fatal(err)
+			}
+		} else {
+			os.Remove(path)
+		}
+		if err := os.Symlink(target, path); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+}
+
+// passphraseStoreWith is passphraseStore with more options (YAML lines
+// under options:) in the configuration.
+func passphraseStoreWith(options string) func(s *sandbox) {
+	return func(s *sandbox) {
+		passphraseStore(s)
+		cfgFile("projects:\n  pp:\n    backend: file\n    options:\n      dir: " + filepath.Join(s.root, "pp") + "\n      passphrase: true\n" + options)(s)
+	}
+}
+
 // hardeningRows are the bad inputs of issue 13 (hardening).
 func hardeningRows() []badInput {
 	return []badInput{
@@ -57,6 +94,20 @@ func hardeningRows() []badInput {
 			os.Chmod(s.root, 0o777)
 		}, args: withConfig("list"), code: 1, want: "chmod go-w"},
 		{category: "Configuration files", input: "`allow_unsafe_names` with a name that is not unsafe", setup: cfgFile("projects:\n  a:\n    backend: file\n    allow_unsafe_names: [API_TOKEN]\n"), args: withConfig("list"), code: 1, want: "not an unsafe name"},
+		{category: "Store files", input: "store directory writable by others (0777)", setup: chmodStore("", 0o777), args: []string{"list"}, code: 1, want: "chmod go-w"},
+		{category: "Store files", input: "store directory writable by others with the sticky bit (1777, as /tmp)", setup: chmodStore("", os.ModeSticky|0o777), args: []string{"add", "A", "v"}, code: 1, want: "chmod go-w"},
+		{category: "Store files", input: "store file writable by others (0646)", setup: chmodStore("default.age", 0o646), args: []string{"get", "EXISTING"}, code: 1, want: "store file"},
+		{category: "Store files", input: "lock file writable by others (0666)", setup: chmodStore("default.lock", 0o666), args: []string{"add", "A", "v"}, code: 1, want: "lock file"},
+		{category: "Store files", input: "store file is a symbolic link", setup: linkStore("default.age", true), args: []string{"list"}, code: 1, want: "symbolic link"},
+		{category: "Store files", input: "lock file is a symbolic link to a missing file (elsewhere)", setup: linkStore("default.lock", false), args: []string{"add", "A", "v"}, code: 1, want: "symbolic link"},
+		{category: "Key files", input: "key file is a symbolic link", setup: linkStore("default.key", true), args: []string{"get", "EXISTING"}, code: 1, want: "symbolic link"},
+		{category: "Configuration files", input: "`scrypt_work_factor: 12` without `allow_weak_scrypt`", setup: cfgFile("projects:\n  a:\n    backend: file\n    options:\n      passphrase: true\n      scrypt_work_factor: 12\n"), args: withConfig("list"), code: 1, want: "allow_weak_scrypt: true"},
+		{category: "Configuration files", input: "`passphrase_command` without `passphrase: true`", setup: cfgFile("projects:\n  a:\n    backend: file\n    options:\n      passphrase_command: [pass, show, dstack]\n"), args: withConfig("list"), code: 1, want: "passphrase: true"},
+		{category: "Configuration files", input: "`passphrase_fd: 1` (standard output)", setup: cfgFile("projects:\n  a:\n    backend: file\n    options:\n      passphrase: true\n      passphrase_fd: 1\n"), args: withConfig("list"), code: 1, want: "passphrase_fd 1"},
+		{category: "Store files", input: "passphrase store, `passphrase_command` that fails (its output is not shown)", setup: passphraseStoreWith("      passphrase_command: [false]\n"), args: withConfig("list"), code: 1, want: "failed (exit status 1)"},
+		{category: "Store files", input: "passphrase store, `passphrase_command` not found", setup: passphraseStoreWith("      passphrase_command: [/nonexistent/pass-helper]\n"), args: withConfig("list"), code: 1, want: "not found"},
+		{category: "Store files", input: "passphrase store, `DSTACK_SECRETS_PASSPHRASE_FD` names a descriptor that is not open", setup: passphraseStore, env: map[string]string{"DSTACK_SECRETS_PASSPHRASE_FD": "99"}, args: withConfig("list"), code: 1, want: "not open"},
+		{category: "Store files", input: "passphrase store, `DSTACK_SECRETS_PASSPHRASE_FD` that is not a number", setup: passphraseStore, env: map[string]string{"DSTACK_SECRETS_PASSPHRASE_FD": "three"}, args: withConfig("list"), code: 1, want: "DSTACK_SECRETS_PASSPHRASE_FD=three"},
 		{category: "Values", input: "`--from-file` names a missing file", args: []string{"add", "--from-file", "/nonexistent/key.json", "A"}, code: 1, want: "/nonexistent/key.json"},
 		{category: "Values", input: "`--from-file` of an empty file", setup: func(s *sandbox) { writeFile(s.t, filepath.Join(s.repo, "empty.txt"), "\n", 0o600) }, args: []string{"add", "--from-file", "empty.txt", "A"}, code: 1, want: "empty"},
 		{category: "Values", input: "`--from-file` and VALUE both given", args: []string{"add", "--from-file", "/etc/hostname", "A", "v"}, code: 2, want: "not both"},

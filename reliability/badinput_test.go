@@ -69,7 +69,7 @@ func otherKeyStore(s *sandbox) []byte {
 // and a config naming it.
 func passphraseStore(s *sandbox) {
 	dir := filepath.Join(s.root, "pp")
-	st, err := file.Open(context.Background(), secrets.Scope{Project: "pp", Repository: repoID}, file.Options{Dir: dir, Passphrase: true, ScryptWorkFactor: 10,
+	st, err := file.Open(context.Background(), secrets.Scope{Project: "pp", Repository: repoID}, file.Options{Dir: dir, Passphrase: true, ScryptWorkFactor: 10, AllowWeakScrypt: true,
 		PassphraseFunc: func(context.Context, bool) (string, error) { return "right passphrase", nil }})
 	if err != nil {
 		s.t.Fatal(err)

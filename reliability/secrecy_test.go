@@ -47,7 +47,7 @@ func TestSecrecy(t *testing.T) {
 	unknownBackend := cfg("unknown-backend.yml", "projects:\n  p:\n    backend: nosuch\n    options:\n      token: "+m+"\n")
 	badYAML := cfg("bad-yaml.yml", "projects:\n  p: {backend: file, options: {token: \""+m+"}\n")
 	wrongType := cfg("wrong-type.yml", "projects:\n  p:\n    backend: file\n    options:\n      passphrase: "+m+"\n")
-	passCfg := cfg("passphrase.yml", "projects:\n  pp:\n    backend: file\n    options:\n      dir: "+filepath.Join(s.root, "pp")+"\n      passphrase: true\n      scrypt_work_factor: 10\n")
+	passCfg := cfg("passphrase.yml", "projects:\n  pp:\n    backend: file\n    options:\n      dir: "+filepath.Join(s.root, "pp")+"\n      passphrase: true\n      scrypt_work_factor: 10\n      allow_weak_scrypt: true\n")
 
 	type step struct {
 		name   string

@@ -39,7 +39,7 @@ func TestDropCredentials(t *testing.T) {
 		t.Errorf("a stored VAULT_TOKEN: %q", env)
 	}
 	// Every built-in backend's credential variable is on the list.
-	for _, v := range []string{file.PassphraseEnvVar, keyring.PasswordEnvVar, vault.RoleIDEnvVar, vault.SecretIDEnvVar, "VAULT_TOKEN"} {
+	for _, v := range []string{file.PassphraseEnvVar, file.PassphraseFDEnvVar, keyring.PasswordEnvVar, vault.RoleIDEnvVar, vault.SecretIDEnvVar, "VAULT_TOKEN"} {
 		if !slices.Contains(secrets.CredentialEnvVars(), v) {
 			t.Errorf("%s is not in CredentialEnvVars", v)
 		}

@@ -81,6 +81,7 @@ func CheckEnvironSize(args, env []string) error {
 // credentialEnvVars are the variables CredentialEnvVars returns.
 var credentialEnvVars = []string{
 	"DSTACK_SECRETS_PASSPHRASE",       // the file backend's passphrase
+	"DSTACK_SECRETS_PASSPHRASE_FD",    // the descriptor it was read from (closed then)
 	"DSTACK_SECRETS_KEYRING_PASSWORD", // the keyring backend's file keychain
 	"VAULT_TOKEN",                     // Vault's token
 	"DSTACK_SECRETS_VAULT_ROLE_ID",    // Vault AppRole login
@@ -89,8 +90,10 @@ var credentialEnvVars = []string{
 
 // CredentialEnvVars returns the environment variables through which the
 // built-in backends get the credentials that unlock a store:
-// DSTACK_SECRETS_PASSPHRASE, DSTACK_SECRETS_KEYRING_PASSWORD, VAULT_TOKEN,
-// DSTACK_SECRETS_VAULT_ROLE_ID and DSTACK_SECRETS_VAULT_SECRET_ID.
+// DSTACK_SECRETS_PASSPHRASE (and DSTACK_SECRETS_PASSPHRASE_FD, which names
+// a descriptor the child does not have), DSTACK_SECRETS_KEYRING_PASSWORD,
+// VAULT_TOKEN, DSTACK_SECRETS_VAULT_ROLE_ID and
+// DSTACK_SECRETS_VAULT_SECRET_ID.
 // DropCredentials removes them from a child's environment.
 func CredentialEnvVars() []string { return slices.Clone(credentialEnvVars) }
 

@@ -198,3 +198,29 @@ func pathUnder(p, prefix string) bool {
 	}
 	return p == prefix || strings.HasPrefix(p, prefix+string(filepath.Separator))
 }
+
+// CheckOwnership refuses, as OpenSSH's StrictModes does, a file or
+// directory through which secrets are kept (a store directory, a key file,
+// a lock file) when a user other than the current one or root owns it, or
+// when others, or a group other than the user's private group, can write
+// it: such a user could read or change the secrets through it. fi
+// describes path (from Stat, or Stat of an open file); what names it in
+// the message ("store directory"). The error wraps ErrPermission and gives
+// the command that fixes the problem. Where the system reports no owners
+// (Windows) it reports nil.
+func CheckOwnership(what, path string, fi fs.FileInfo) error {
+	uid, gid, ok := fileOwner(fi)
+	if !ok {
+		return nil
+	}
+	me, _ := currentUser()
+	p := Printable(path)
+	if uid != me && uid != 0 {
+		return fmt.Errorf("%w: %s %s is owned by %s, not by you (%s) or root, who could tamper with your secrets through it; if it is yours, take it over (chown %d %s), else use one of your own", ErrPermission, what, p, userName(uid), userName(me), me, p)
+	}
+	mode := fi.Mode().Perm()
+	if mode&0o002 != 0 || mode&0o020 != 0 && !privateGroup(uid, gid) {
+		return fmt.Errorf("%w: %s %s can be written by other users (mode %04o), who could tamper with your secrets through it; run: chmod go-w %s", ErrPermission, what, p, mode, p)
+	}
+	return nil
+}

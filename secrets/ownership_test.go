@@ -111,3 +111,38 @@ func TestRepositoryOwner(t *testing.T) {
 		t.Errorf("root under sudo for the owner: %v", err)
 	}
 }
+
+// TestCheckOwnership: a file another user owns, or others can write, is
+// refused with the command that fixes it; one of the user's own, or
+// root's, is accepted.
+func TestCheckOwnership(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	write(t, path, "x")
+	check := func() error {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return secrets.CheckOwnership("key file", path, fi)
+	}
+	if err := check(); err != nil {
+		t.Errorf("own file: %v", err)
+	}
+	os.Chmod(path, 0o646)
+	if err := check(); !errors.Is(err, secrets.ErrPermission) || !strings.Contains(err.Error(), "key file "+path+" can be written by other users (mode 0646)") || !strings.Contains(err.Error(), "chmod go-w "+path) {
+		t.Errorf("file others can write: %v", err)
+	}
+	if os.Geteuid() != 0 {
+		return
+	}
+	os.Chmod(path, 0o600)
+	os.Chown(path, otherUID, otherUID)
+	if err := check(); !errors.Is(err, secrets.ErrPermission) || !strings.Contains(err.Error(), "owned by uid 12345") || !strings.Contains(err.Error(), "chown 0 "+path) {
+		t.Errorf("file of another user: %v", err)
+	}
+	os.Chown(path, 0, otherUID)
+	os.Chmod(path, 0o660)
+	if err := check(); !errors.Is(err, secrets.ErrPermission) || !strings.Contains(err.Error(), "mode 0660") {
+		t.Errorf("file another group can write: %v", err)
+	}
+}

@@ -65,7 +65,7 @@ func seedStore(b *testing.B, n int) (dir string) {
 	if err := s.ensureRecipients(context.Background(), false); err != nil {
 		b.Fatal(err)
 	}
-	if err := s.write(doc); err != nil {
+	if err := s.write(doc, s.writeRecipients(0)); err != nil {
 		b.Fatal(err)
 	}
 	return dir

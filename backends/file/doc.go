@@ -15,10 +15,40 @@
 // one by the next write; reads never write. Beside the store are
 // <project>.key, the age X25519 identity generated on first write (0600; a
 // key file readable by group or others is refused), and <project>.lock,
-// used for cross-process locking. In passphrase mode (option passphrase:
-// true) the file is encrypted with age's scrypt recipient instead and there
-// is no key file; the passphrase comes from DSTACK_SECRETS_PASSPHRASE or a
-// masked prompt.
+// used for cross-process locking.
+//
+// # Passphrase mode
+//
+// With the option passphrase: true the file is encrypted with age's scrypt
+// recipient instead and there is no key file. The passphrase comes from,
+// in this order, Options.PassphraseFunc, passphrase_command (a command run
+// without a shell that prints it, as git's credential helpers do),
+// passphrase_fd or DSTACK_SECRETS_PASSPHRASE_FD (a descriptor read to its
+// end and closed), DSTACK_SECRETS_PASSPHRASE, or a masked prompt; one
+// final newline is dropped from a command's output or a descriptor's
+// content. The scrypt work factor is age's default, 18; a lower
+// scrypt_work_factor needs allow_weak_scrypt: true (for tests only), and a
+// write never lowers the factor of an existing store: it keeps the higher
+// of the store's and the configured one. A passphrase shorter than 12
+// characters gets a warning (secrets.Env.Warn) when it encrypts a store.
+//
+// # Ownership and links
+//
+// As OpenSSH's StrictModes does, every operation refuses a store
+// directory, store file, key file or lock file that a user other than the
+// current one or root owns, or that others (or a group other than the
+// user's private group) can write, with the chmod or chown that fixes it
+// (secrets.CheckOwnership). A store directory others can write is refused
+// even with the sticky bit: they could create the key or lock file first.
+//
+// A <project>.age, <project>.key or <project>.lock that is a symbolic link
+// is refused with an error naming it and its target, by reads and writes
+// alike: links there are never followed (the files are opened with
+// O_NOFOLLOW), never replaced by a write's rename, and no file is ever
+// created where one points. The store directory itself may be a link, as
+// may an identity_file given explicitly: the user chose that path, so it
+// is followed, and its target must pass the key file's checks; a key is
+// never created through a link to a missing file.
 //
 // # Durability
 //

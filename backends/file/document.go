@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"filippo.io/age"
 
@@ -18,12 +19,15 @@ import (
 // view calls fn with the current document (an empty one when the store
 // file does not exist), read lazily from the open file.
 func (s *Store) view(ctx context.Context, fn func(d *document.Document) error) error {
-	f, err := os.Open(s.path)
+	if err := s.checkDir(filepath.Dir(s.path)); err != nil {
+		return err
+	}
+	f, _, err := openChecked("store file", s.path, false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fn(document.New())
 	}
 	if err != nil {
-		return s.ioError("read", err)
+		return s.fileError("read", err)
 	}
 	defer f.Close()
 	d, err := s.decodeFile(ctx, f)
@@ -122,6 +126,16 @@ func (s *Store) noMatchError(head []byte) error {
 	default:
 		return fmt.Errorf("%w: the key file %s does not decrypt %s (was the key replaced?); restore the key that created the store", secrets.ErrAuth, s.keyPath, s.path)
 	}
+}
+
+// fileError reports an error of openChecked: its own refusals as they
+// are, the system's as ioError does.
+func (s *Store) fileError(op string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return s.ioError(op, err)
+	}
+	return err
 }
 
 func (s *Store) ioError(op string, err error) error {

@@ -32,7 +32,7 @@ func TestConformancePassphrase(t *testing.T) {
 	secretstest.Run(t, func(t *testing.T) secretstest.OpenFunc {
 		dir := t.TempDir()
 		return func(ctx context.Context, sc secrets.Scope) (secrets.Store, error) {
-			return file.Open(ctx, sc, file.Options{Dir: dir, Passphrase: true, ScryptWorkFactor: 10,
+			return file.Open(ctx, sc, file.Options{Dir: dir, Passphrase: true, ScryptWorkFactor: 10, AllowWeakScrypt: true,
 				PassphraseFunc: func(context.Context, bool) (string, error) { return "correct horse", nil }})
 		}
 	}, secretstest.Options{})
@@ -222,7 +222,7 @@ func TestKeyFileModeRefused(t *testing.T) {
 func TestPassphrase(t *testing.T) {
 	dir := t.TempDir()
 	pass := func(p string) file.Options {
-		return file.Options{Dir: dir, Passphrase: true, ScryptWorkFactor: 10,
+		return file.Options{Dir: dir, Passphrase: true, ScryptWorkFactor: 10, AllowWeakScrypt: true,
 			PassphraseFunc: func(context.Context, bool) (string, error) { return p, nil }}
 	}
 	ctx := context.Background()
@@ -299,7 +299,7 @@ func TestBackendOptions(t *testing.T) {
 		t.Errorf("dir option with ~ not used: %v", err)
 	}
 	_, err = reg.Open(ctx, secrets.OpenRequest{Scope: scope, Backend: "file", Env: env, Options: secrets.Options{"dri": "/x"}})
-	if !errors.Is(err, secrets.ErrInvalidConfig) || !strings.Contains(err.Error(), `"dri"`) || !strings.Contains(err.Error(), "dir, identity_file, passphrase, scrypt_work_factor") {
+	if !errors.Is(err, secrets.ErrInvalidConfig) || !strings.Contains(err.Error(), `"dri"`) || !strings.Contains(err.Error(), "allow_weak_scrypt, dir, identity_file, passphrase, passphrase_command, passphrase_fd, scrypt_work_factor") {
 		t.Errorf("unknown option: %v", err)
 	}
 	_, err = reg.Open(ctx, secrets.OpenRequest{Scope: scope, Backend: "file", Env: env, Options: secrets.Options{"passphrase": "yes please"}})
@@ -322,7 +322,7 @@ func TestBackendOptions(t *testing.T) {
 		}
 		return ""
 	}
-	s, err = reg.Open(ctx, secrets.OpenRequest{Scope: scope, Backend: "file", Env: envPass, Options: secrets.Options{"passphrase": true, "dir": t.TempDir(), "scrypt_work_factor": 10}})
+	s, err = reg.Open(ctx, secrets.OpenRequest{Scope: scope, Backend: "file", Env: envPass, Options: secrets.Options{"passphrase": true, "dir": t.TempDir(), "scrypt_work_factor": 10, "allow_weak_scrypt": true}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,11 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"filippo.io/age"
 
@@ -63,14 +66,58 @@ func (s *Store) loadPassphrase(ctx context.Context, confirm bool) error {
 	rcp.SetWorkFactor(s.opts.ScryptWorkFactor)
 	s.mu.Lock()
 	s.identities, s.recipients = []age.Identity{id}, []age.Recipient{rcp}
+	s.passChars = utf8.RuneCountInString(p)
 	s.mu.Unlock()
 	return nil
+}
+
+// writeRecipients returns the recipients a write encrypts to. In
+// passphrase mode the scrypt work factor is the higher of the configured
+// one and existing's, that of the store being replaced: a write never
+// lowers it. A passphrase shorter than shortPassphrase gets a warning,
+// once per Store.
+func (s *Store) writeRecipients(existing int) []age.Recipient {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rcps := s.recipients
+	if !s.opts.Passphrase || len(rcps) != 1 {
+		return rcps
+	}
+	if s.passChars < shortPassphrase && !s.warned && s.opts.Env.Warn != nil {
+		s.warned = true
+		s.opts.Env.Warn(fmt.Sprintf("the passphrase of project %q is %d characters long: anyone with a copy of %s can try many passphrases that short; use %d or more characters (several random words)", s.scope.Project, s.passChars, s.path, shortPassphrase))
+	}
+	if r, ok := rcps[0].(*age.ScryptRecipient); ok && existing > s.opts.ScryptWorkFactor {
+		higher := *r
+		higher.SetWorkFactor(existing)
+		return []age.Recipient{&higher}
+	}
+	return rcps
+}
+
+// scryptWorkFactor returns the work factor of the scrypt stanza in an age
+// header ("-> scrypt SALT LOG2N"), or 0.
+func scryptWorkFactor(head []byte) int {
+	_, line, ok := bytes.Cut(head, []byte("\n-> scrypt "))
+	if !ok {
+		return 0
+	}
+	line, _, _ = bytes.Cut(line, []byte("\n"))
+	fields := bytes.Fields(line)
+	if len(fields) != 2 {
+		return 0
+	}
+	n, err := strconv.Atoi(string(fields[1]))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // loadKey reads the X25519 identity; with create it generates one when the
 // key file does not exist.
 func (s *Store) loadKey(create bool) error {
-	data, err := os.ReadFile(s.keyPath)
+	data, err := s.readKey()
 	if errors.Is(err, fs.ErrNotExist) {
 		if !create {
 			return fmt.Errorf("%w: the store %s exists but its key file %s is missing; restore the key file (a new key cannot decrypt the store)", secrets.ErrAuth, s.path, s.keyPath)
@@ -78,22 +125,10 @@ func (s *Store) loadKey(create bool) error {
 		if err := s.generateKey(); err != nil {
 			return err
 		}
-		data, err = os.ReadFile(s.keyPath)
+		data, err = s.readKey()
 	}
 	if err != nil {
-		if errors.Is(err, fs.ErrPermission) {
-			return fmt.Errorf("%w: cannot read key file %s: %v", secrets.ErrPermission, s.keyPath, err)
-		}
-		return fmt.Errorf("cannot read key file %s: %w", s.keyPath, err)
-	}
-	if runtime.GOOS != "windows" {
-		fi, err := os.Stat(s.keyPath)
-		if err != nil {
-			return fmt.Errorf("cannot stat key file %s: %w", s.keyPath, err)
-		}
-		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-			return fmt.Errorf("%w: key file %s is accessible by group or others (mode %04o); run: chmod 600 %s", secrets.ErrPermission, s.keyPath, perm, s.keyPath)
-		}
+		return err
 	}
 	ids, err := age.ParseIdentities(bytes.NewReader(data))
 	if err != nil {
@@ -112,6 +147,47 @@ func (s *Store) loadKey(create bool) error {
 	s.mu.Unlock()
 	return nil
 }
+
+// readKey reads the key file after checking that only the user (or root)
+// owns and can read it. The default key file is never followed when it is
+// a symbolic link; an identity_file given explicitly is. A missing file is
+// an error wrapping fs.ErrNotExist.
+func (s *Store) readKey() ([]byte, error) {
+	explicit := s.opts.IdentityFile != ""
+	f, fi, err := openChecked("key file", s.keyPath, explicit)
+	if errors.Is(err, fs.ErrNotExist) {
+		if lfi, lerr := os.Lstat(s.keyPath); lerr == nil && lfi.Mode()&fs.ModeSymlink != 0 {
+			target, _ := os.Readlink(s.keyPath)
+			return nil, fmt.Errorf("%w: identity_file %s is a symbolic link to %s, which does not exist; restore the key file there or set identity_file to the key file itself (no key is created through a link)", secrets.ErrAuth, secrets.Printable(s.keyPath), secrets.Printable(target))
+		}
+		return nil, err
+	}
+	if err != nil {
+		var pe *fs.PathError
+		switch {
+		case errors.Is(err, fs.ErrPermission):
+			return nil, fmt.Errorf("%w: cannot read key file %s: %v", secrets.ErrPermission, s.keyPath, err)
+		case errors.As(err, &pe):
+			return nil, fmt.Errorf("cannot read key file %s: %w", s.keyPath, err)
+		}
+		return nil, err
+	}
+	defer f.Close()
+	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
+		return nil, fmt.Errorf("%w: key file %s is accessible by group or others (mode %04o); run: chmod 600 %s", secrets.ErrPermission, s.keyPath, perm, s.keyPath)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxKeySize+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read key file %s: %w", s.keyPath, err)
+	}
+	if len(data) > maxKeySize {
+		return nil, fmt.Errorf("%w: key file %s is over %d KiB, too big for an age identity file; restore it from a backup", secrets.ErrAuth, s.keyPath, maxKeySize/1024)
+	}
+	return data, nil
+}
+
+// maxKeySize bounds what is read of a key file: an identity is 74 bytes.
+const maxKeySize = 64 << 10
 
 // generateKey writes a new identity to the key path unless one appears
 // there first (os.Link does not replace an existing file, so concurrent

@@ -15,6 +15,11 @@ const Name = "file"
 // in passphrase mode.
 const PassphraseEnvVar = "DSTACK_SECRETS_PASSPHRASE"
 
+// PassphraseFDEnvVar is the environment variable that names a file
+// descriptor (3 or more) to read the passphrase from in passphrase mode,
+// as Options.PassphraseFD does.
+const PassphraseFDEnvVar = "DSTACK_SECRETS_PASSPHRASE_FD"
+
 // DefaultScryptWorkFactor is the scrypt work factor (log2 of N) used to
 // encrypt passphrase-mode stores: age's own default.
 const DefaultScryptWorkFactor = 18
@@ -30,25 +35,49 @@ type Options struct {
 	// Dir is the directory of the store files; default ~/.dstack/secrets.
 	Dir string `yaml:"dir"`
 	// IdentityFile is the age identity (key) file; default
-	// <dir>/<project>.key. Ignored in passphrase mode.
+	// <dir>/<project>.key. Ignored in passphrase mode. Unlike the files in
+	// the store directory it may be a symbolic link, which is followed; its
+	// target must belong to the user (or root) and be readable by nobody
+	// else.
 	IdentityFile string `yaml:"identity_file"`
 	// Passphrase selects passphrase mode: the store is encrypted with a
 	// passphrase (age scrypt) instead of a key file.
 	Passphrase bool `yaml:"passphrase"`
-	// ScryptWorkFactor is the scrypt work factor for new encryptions in
-	// passphrase mode (10 to 22); 0 means DefaultScryptWorkFactor. Lower
-	// values make wrong-passphrase guessing cheaper: only tests should
-	// lower it.
+	// ScryptWorkFactor is the scrypt work factor (log2 of scrypt's N) for
+	// new encryptions in passphrase mode, 10 to 22; 0 means
+	// DefaultScryptWorkFactor. A value below it, which makes each guess of
+	// the passphrase cheaper, needs AllowWeakScrypt. A write never lowers
+	// the factor of an existing store: the higher of this and the store's
+	// is used.
 	ScryptWorkFactor int `yaml:"scrypt_work_factor"`
+	// AllowWeakScrypt allows a ScryptWorkFactor below
+	// DefaultScryptWorkFactor. It is meant for tests only, where every
+	// encryption at the default costs about a second and 256 MiB.
+	AllowWeakScrypt bool `yaml:"allow_weak_scrypt"`
+	// PassphraseCommand is a command that prints the passphrase, as git's
+	// credential helpers do: the program (looked up in PATH; a leading "~/"
+	// is the home directory) and its arguments, run without a shell, with
+	// no standard input and the process's standard error. Its output, less
+	// one final newline, is the passphrase; its failure is an error that
+	// does not show its output. Only with Passphrase.
+	PassphraseCommand []string `yaml:"passphrase_command"`
+	// PassphraseFD is a file descriptor (3 or more; Unix) from which the
+	// passphrase is read to its end (less one final newline) and which is
+	// then closed, so that no command started later inherits it. Only
+	// with Passphrase.
+	PassphraseFD int `yaml:"passphrase_fd"`
 
 	// PassphraseFunc supplies the passphrase in passphrase mode. confirm is
 	// true when a new store is about to be created, so an interactive
-	// implementation should ask twice. When nil, Open uses
-	// DSTACK_SECRETS_PASSPHRASE from Env, else Env's terminal prompt.
+	// implementation should ask twice. When nil, Open uses, in this order,
+	// PassphraseCommand, PassphraseFD, the descriptor named by
+	// DSTACK_SECRETS_PASSPHRASE_FD, DSTACK_SECRETS_PASSPHRASE, and Env's
+	// terminal prompt.
 	PassphraseFunc func(ctx context.Context, confirm bool) (string, error) `yaml:"-"`
 	// Env describes the process: the home directory (for the default Dir
-	// and "~/" in paths), DSTACK_SECRETS_PASSPHRASE and the terminal
-	// prompt. The zero value means the real process.
+	// and "~/" in paths), DSTACK_SECRETS_PASSPHRASE(_FD), the terminal
+	// prompt and where warnings go (a passphrase shorter than 12
+	// characters). The zero value means the real process.
 	Env secrets.Env `yaml:"-"`
 }
 
@@ -111,34 +140,16 @@ func (o *Options) normalize(scope secrets.Scope) error {
 	if o.ScryptWorkFactor < 10 || o.ScryptWorkFactor > 22 {
 		return fmt.Errorf("%w: file backend: scrypt_work_factor %d is outside 10..22", secrets.ErrInvalidConfig, o.ScryptWorkFactor)
 	}
+	if o.ScryptWorkFactor < DefaultScryptWorkFactor && !o.AllowWeakScrypt {
+		return fmt.Errorf("%w: file backend: scrypt_work_factor %d is below age's default %d, which makes guessing the passphrase %d times cheaper; remove it, or add allow_weak_scrypt: true (meant for tests only)", secrets.ErrInvalidConfig, o.ScryptWorkFactor, DefaultScryptWorkFactor, 1<<(DefaultScryptWorkFactor-o.ScryptWorkFactor))
+	}
+	if err := o.checkPassphraseSources(); err != nil {
+		return err
+	}
 	if o.Passphrase && o.PassphraseFunc == nil {
-		o.PassphraseFunc = envPassphrase(o.Env, scope.Project)
+		if o.PassphraseFunc, err = o.passphraseSource(scope.Project); err != nil {
+			return err
+		}
 	}
 	return nil
-}
-
-// envPassphrase returns the PassphraseFunc that reads
-// DSTACK_SECRETS_PASSPHRASE from env, else asks at env's terminal prompt
-// (twice when a store is created).
-func envPassphrase(env secrets.Env, project string) func(ctx context.Context, confirm bool) (string, error) {
-	return func(ctx context.Context, confirm bool) (string, error) {
-		if p := env.Value(PassphraseEnvVar); p != "" {
-			return p, nil
-		}
-		if env.Prompt == nil {
-			return "", fmt.Errorf("%w: project %q uses a passphrase: set %s or run in a terminal to be asked for it", secrets.ErrAuth, project, PassphraseEnvVar)
-		}
-		p, err := env.Prompt(ctx, fmt.Sprintf("Passphrase for project %q: ", project))
-		if err != nil || !confirm {
-			return p, err
-		}
-		again, err := env.Prompt(ctx, "Repeat the passphrase: ")
-		if err != nil {
-			return "", err
-		}
-		if again != p {
-			return "", fmt.Errorf("%w: the two passphrases differ; nothing was written", secrets.ErrAuth)
-		}
-		return p, nil
-	}
 }

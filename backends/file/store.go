@@ -26,6 +26,8 @@ type Store struct {
 	mu         sync.Mutex // guards the fields below
 	identities []age.Identity
 	recipients []age.Recipient
+	passChars  int  // the passphrase's length in characters
+	warned     bool // about a short passphrase
 	// cache is the document last read or written, under its Fingerprint;
 	// it is only used through Reopen.
 	cache *document.Document

@@ -11,9 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
 	"github.com/gofrs/flock"
 
 	"github.com/dstackai/dstack-secrets/internal/document"
+	"github.com/dstackai/dstack-secrets/secrets"
 )
 
 // update applies fn to the document under the write lock and writes the
@@ -23,28 +25,55 @@ func (s *Store) update(ctx context.Context, fn func(d *document.Document, repo s
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return s.ioError("create the directory of", err)
 	}
-	lock := flock.New(s.lockPath, flock.SetPermissions(0o600))
+	if err := s.checkDir(dir); err != nil {
+		return err
+	}
+	if fi, err := os.Lstat(s.lockPath); err == nil {
+		if err := checkKind("lock file", s.lockPath, fi); err != nil {
+			return err
+		}
+	}
+	// Never opened through a link, which could create a file elsewhere.
+	lock := flock.New(s.lockPath, flock.SetFlag(lockFlag()), flock.SetPermissions(0o600))
 	locked, err := lock.TryLockContext(ctx, 2*time.Millisecond)
 	if err != nil || !locked {
 		if cerr := ctx.Err(); cerr != nil {
 			return fmt.Errorf("waiting for the lock on %s: %w", s.lockPath, cerr)
 		}
+		if isLinkLoop(err) {
+			return symlinkError("lock file", s.lockPath)
+		}
 		return s.ioError("lock", err)
 	}
 	defer lock.Unlock()
+	if fi, err := lock.Stat(); err != nil {
+		return s.ioError("lock", err)
+	} else if err := checkKind("lock file", s.lockPath, fi); err != nil {
+		return err
+	} else if err := secrets.CheckOwnership("lock file", s.lockPath, fi); err != nil {
+		return err
+	}
 	s.removeStaleTemps()
 
 	doc := document.New()
 	exists := false
-	if f, err := os.Open(s.path); err == nil {
+	workFactor := 0 // of the store being replaced, in passphrase mode
+	// A link in place of the store is refused: the rename below would
+	// replace it silently.
+	if f, _, err := openChecked("store file", s.path, false); err == nil {
 		// The document reads f lazily, up to the write.
 		defer f.Close()
 		if doc, err = s.decodeFile(ctx, f); err != nil {
 			return err
 		}
 		exists = true
+		if s.opts.Passphrase {
+			head := make([]byte, 4096)
+			n, _ := f.ReadAt(head, 0)
+			workFactor = scryptWorkFactor(head[:n])
+		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return s.ioError("read", err)
+		return s.fileError("read", err)
 	}
 	changed, err := fn(doc, s.scope.Repository)
 	if err != nil || !changed {
@@ -56,13 +85,13 @@ func (s *Store) update(ctx context.Context, fn func(d *document.Document, repo s
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.write(doc)
+	return s.write(doc, s.writeRecipients(workFactor))
 }
 
 // write encrypts doc to a temporary file and renames it over the store.
 // Encrypt checks the whole stored document first: a damaged one is not
 // rewritten.
-func (s *Store) write(doc *document.Document) error {
+func (s *Store) write(doc *document.Document, rcps []age.Recipient) error {
 	dir := filepath.Dir(s.path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(s.path)+".tmp-*")
 	if err != nil {
@@ -76,9 +105,6 @@ func (s *Store) write(doc *document.Document) error {
 			os.Remove(tmpName)
 		}
 	}()
-	s.mu.Lock()
-	rcps := s.recipients
-	s.mu.Unlock()
 	if err := doc.Encrypt(tmp, rcps...); err != nil {
 		var ce *document.CorruptError
 		if errors.As(err, &ce) {
@@ -116,7 +142,7 @@ func (s *Store) removeStaleTemps() {
 	}
 	keyTemps, _ := filepath.Glob(filepath.Join(filepath.Dir(s.keyPath), ".key.tmp-*"))
 	for _, m := range keyTemps {
-		if fi, err := os.Stat(m); err == nil && time.Since(fi.ModTime()) > time.Minute {
+		if fi, err := os.Lstat(m); err == nil && time.Since(fi.ModTime()) > time.Minute {
 			os.Remove(m)
 		}
 	}

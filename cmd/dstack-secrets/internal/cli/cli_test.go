@@ -316,7 +316,7 @@ func TestWrongPassphrase(t *testing.T) {
 	h := newHarness(t)
 	cfg := filepath.Join(h.home, ".dstack", "secrets.yml")
 	os.MkdirAll(filepath.Dir(cfg), 0o700)
-	os.WriteFile(cfg, []byte("projects:\n  default:\n    backend: file\n    options:\n      passphrase: true\n      scrypt_work_factor: 10\n"), 0o600)
+	os.WriteFile(cfg, []byte("projects:\n  default:\n    backend: file\n    options:\n      passphrase: true\n      scrypt_work_factor: 10\n      allow_weak_scrypt: true\n"), 0o600)
 	h.want(h.run("", "add", "K", "v"), 1, "set DSTACK_SECRETS_PASSPHRASE or run in a terminal")
 	h.vars["DSTACK_SECRETS_PASSPHRASE"] = "right horse"
 	h.want(h.run("", "add", "K", marker), 0, "")

@@ -70,6 +70,7 @@ func environmentRows() []helpRow {
 		{projectEnvVar, "The project, as --project"},
 		{repoEnvVar, "The repository, as --repo"},
 		{file.PassphraseEnvVar, "The passphrase of a file project with passphrase: true (else it is asked for at a terminal)"},
+		{file.PassphraseFDEnvVar, "A file descriptor (3 or more) to read that passphrase from instead, as with 3<file"},
 		{keyring.PasswordEnvVar, "The password of the keyring backend's encrypted-file keychain"},
 		{vault.RoleIDEnvVar, "The AppRole role id (vault backend, auth: approle)"},
 		{vault.SecretIDEnvVar, "The AppRole secret id (vault backend, auth: approle)"},

@@ -195,7 +195,7 @@ func TestDeleteConfirmationOnTerminal(t *testing.T) {
 func TestPassphrasePromptOnTerminal(t *testing.T) {
 	h := newHarness(t)
 	cfg := h.home + "/secrets.yml"
-	os.WriteFile(cfg, []byte("projects:\n  default:\n    backend: file\n    options:\n      passphrase: true\n      scrypt_work_factor: 10\n"), 0o600)
+	os.WriteFile(cfg, []byte("projects:\n  default:\n    backend: file\n    options:\n      passphrase: true\n      scrypt_work_factor: 10\n      allow_weak_scrypt: true\n"), 0o600)
 	h.vars["DSTACK_SECRETS_CONFIG"] = cfg
 	term := newTerminal(t)
 	codes, _ := h.runOnTerminal(term, "add", "K", "value")
