@@ -74,6 +74,9 @@ func environmentRows() []helpRow {
 		{keyring.PasswordEnvVar, "The password of the keyring backend's encrypted-file keychain"},
 		{vault.RoleIDEnvVar, "The AppRole role id (vault backend, auth: approle)"},
 		{vault.SecretIDEnvVar, "The AppRole secret id (vault backend, auth: approle)"},
+		// cloud.SSHPassphraseEnvVar, written out: the CLI does not link the
+		// cloud backend's SDKs.
+		{"DSTACK_SECRETS_SSH_PASSPHRASE", "The passphrase of an encrypted SSH key used as the cloud backend's identity"},
 		{"VAULT_ADDR, VAULT_TOKEN", "The Vault server and token, as for the vault CLI; also VAULT_NAMESPACE, VAULT_CACERT and the other VAULT_* variables"},
 	}
 }
