@@ -31,6 +31,11 @@ type Mover interface {
 // changed (a remote added or renamed): from and to are usually two scopes
 // of one project, opened from the same configuration.
 //
+// Two stores of the same scope and backend are refused (ErrInvalidScope):
+// Move cannot tell whether they are one storage, and moving a scope onto
+// itself would delete it. To copy a scope to other storage, use GetAll and
+// SetMany.
+//
 // When overwrite is false and a name already exists in to, Move returns an
 // error wrapping ErrExists that names every such name, and changes
 // nothing. With overwrite, the secrets of to are replaced.
@@ -47,7 +52,7 @@ type Mover interface {
 // can still leave both scopes holding a secret.
 func Move(ctx context.Context, from, to Store, overwrite bool) (moved []string, err error) {
 	src, dst := asChecked(from), asChecked(to)
-	if src == dst || (src.info.Scope != (Scope{}) && src.info.Scope == dst.info.Scope) {
+	if src == dst || (src.info.Scope != (Scope{}) && src.info.Scope == dst.info.Scope && src.info.Backend == dst.info.Backend) {
 		return nil, fmt.Errorf("%w: the source and the destination of the move are both %s; nothing was moved", ErrInvalidScope, src.where(""))
 	}
 	if err := src.ready(ctx); err != nil {
