@@ -80,7 +80,7 @@ func TestKeyCreationIsAnnounced(t *testing.T) {
 	}
 	// Passphrase mode has no key file to announce.
 	var pn notices
-	pp := openWith(t, scope, file.Options{Dir: t.TempDir(), Passphrase: true, ScryptWorkFactor: 10, Env: secrets.Env{Notice: pn.add},
+	pp := openWith(t, scope, file.Options{Dir: t.TempDir(), Passphrase: true, Env: secrets.Env{Notice: pn.add},
 		PassphraseFunc: func(context.Context, bool) (string, error) { return "correct horse", nil }})
 	if err := pp.Set(ctx, "K", "v"); err != nil {
 		t.Fatal(err)
