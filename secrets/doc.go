@@ -17,6 +17,16 @@
 // optional interface when a backend has it and fall back to the four methods
 // otherwise.
 //
+// # Repository identities
+//
+// A scope's repository is an identity (DetectRepository): its origin
+// remote, or its working tree's path when it has none. When that identity
+// changes (a remote added or renamed) the secrets stay under the old one;
+// Repositories lists a project's identities with their counts (backends
+// implementing RepositoryLister), DetectRepositoryInfo gives a working
+// tree's path identity, and Move moves a scope's secrets to another one,
+// all or nothing (atomically for backends implementing Mover).
+//
 // # Reaching workflows
 //
 // Environ, MergeEnviron and PrepareCmd turn every secret of a scope into

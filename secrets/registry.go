@@ -29,6 +29,12 @@ type Env struct {
 	// Warn reports a problem that does not stop the operation (an
 	// unreadable item written by another tool); nil discards it.
 	Warn func(string)
+	// Notice tells the user, once, something they must know even when the
+	// operation succeeds: the file backend calls it when it creates a key
+	// file, with the file's path and how to back it up. Nil means nobody is
+	// told; a program with a user should set it (the CLI prints it on
+	// stderr).
+	Notice func(msg string)
 }
 
 // Value returns the value of the environment variable key through

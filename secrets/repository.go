@@ -28,20 +28,43 @@ import (
 // ErrPermission, since its origin remote decides whose secrets are used,
 // unless git's own safe.directory setting allows it.
 func DetectRepository(dir string) (string, error) {
+	info, err := DetectRepositoryInfo(dir)
+	return info.Identity, err
+}
+
+// RepositoryInfo describes the git repository that contains a directory,
+// as DetectRepositoryInfo finds it.
+type RepositoryInfo struct {
+	// Identity is the repository identity, as DetectRepository returns it.
+	Identity string
+	// WorkTree is the absolute path of the repository's main working tree
+	// (for a linked worktree, the one it was added from).
+	WorkTree string
+	// PathIdentity is the identity the repository has when it has no
+	// origin remote: WorkTree, normalised. It equals Identity when the
+	// repository has no origin remote.
+	PathIdentity string
+}
+
+// DetectRepositoryInfo is DetectRepository that also returns where the
+// repository's working tree is and the identity it would have without an
+// origin remote, so that a program can recognise secrets stored before a
+// remote was added.
+func DetectRepositoryInfo(dir string) (RepositoryInfo, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrNotInRepository, err)
+		return RepositoryInfo{}, fmt.Errorf("%w: %v", ErrNotInRepository, err)
 	}
 	if real, err := filepath.EvalSymlinks(abs); err == nil {
 		abs = real
 	}
 	for cur := abs; ; {
-		id, found, err := repositoryAt(cur)
+		info, found, err := repositoryAt(cur)
 		if err != nil {
-			return "", err
+			return RepositoryInfo{}, err
 		}
 		if found {
-			return id, nil
+			return info, nil
 		}
 		parent := filepath.Dir(cur)
 		if parent == cur {
@@ -49,30 +72,30 @@ func DetectRepository(dir string) (string, error) {
 		}
 		cur = parent
 	}
-	return "", fmt.Errorf("%w: %s is not inside a git repository; cd into the repository whose secrets you want, or pass --repo (a remote URL such as github.com/org/repo, or a repository path)", ErrNotInRepository, Printable(abs))
+	return RepositoryInfo{}, fmt.Errorf("%w: %s is not inside a git repository; cd into the repository whose secrets you want, or pass --repo (a remote URL such as github.com/org/repo, or a repository path)", ErrNotInRepository, Printable(abs))
 }
 
 // repositoryAt reports whether top holds a .git entry and, if so, the
-// repository identity.
-func repositoryAt(top string) (string, bool, error) {
+// repository it belongs to.
+func repositoryAt(top string) (RepositoryInfo, bool, error) {
 	dotgit := filepath.Join(top, ".git")
 	fi, err := os.Stat(dotgit)
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", false, nil
+		return RepositoryInfo{}, false, nil
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("%w: cannot read %s: %v", ErrNotInRepository, Printable(dotgit), err)
+		return RepositoryInfo{}, false, fmt.Errorf("%w: cannot read %s: %v", ErrNotInRepository, Printable(dotgit), err)
 	}
 	gitDir := dotgit
 	if !fi.IsDir() {
 		data, err := os.ReadFile(dotgit)
 		if err != nil {
-			return "", false, fmt.Errorf("%w: cannot read %s: %v", ErrNotInRepository, Printable(dotgit), err)
+			return RepositoryInfo{}, false, fmt.Errorf("%w: cannot read %s: %v", ErrNotInRepository, Printable(dotgit), err)
 		}
 		line, _, _ := strings.Cut(string(data), "\n")
 		target, ok := strings.CutPrefix(strings.TrimSpace(line), "gitdir:")
 		if !ok {
-			return "", false, fmt.Errorf("%w: %s is a file without a \"gitdir:\" line; is the repository damaged?", ErrNotInRepository, Printable(dotgit))
+			return RepositoryInfo{}, false, fmt.Errorf("%w: %s is a file without a \"gitdir:\" line; is the repository damaged?", ErrNotInRepository, Printable(dotgit))
 		}
 		gitDir = resolvePath(top, strings.TrimSpace(target))
 	}
@@ -82,31 +105,34 @@ func repositoryAt(top string) (string, bool, error) {
 	}
 	if _, err := os.Stat(filepath.Join(commonDir, "HEAD")); err != nil {
 		// Not a git directory (a stray .git entry); keep looking upwards.
-		return "", false, nil
+		return RepositoryInfo{}, false, nil
 	}
 	mainTop := top
 	if commonDir != gitDir && filepath.Base(commonDir) == ".git" {
 		mainTop = filepath.Dir(commonDir)
 	}
 	if err := checkRepositoryOwner(top, dotgit, gitDir); err != nil {
-		return "", false, err
+		return RepositoryInfo{}, false, err
 	}
 	remote, err := originURL(filepath.Join(commonDir, "config"))
 	if err != nil {
-		return "", false, err
+		return RepositoryInfo{}, false, err
 	}
+	local, lerr := normalizeLocal(mainTop)
 	if remote == "" {
-		id, err := normalizeLocal(mainTop)
-		return id, true, err
+		return RepositoryInfo{Identity: local, WorkTree: mainTop, PathIdentity: local}, true, lerr
+	}
+	if lerr != nil {
+		local = "" // a path that cannot be an identity: only the remote can
 	}
 	if isLocalRemote(remote) && !filepath.IsAbs(remote) && !strings.HasPrefix(remote, "file:") {
 		remote = resolvePath(mainTop, remote)
 	}
 	id, err := NormalizeRepository(remote)
 	if err != nil {
-		return "", false, fmt.Errorf("the origin remote of %s: %w", Printable(mainTop), err)
+		return RepositoryInfo{}, false, fmt.Errorf("the origin remote of %s: %w", Printable(mainTop), err)
 	}
-	return id, true, nil
+	return RepositoryInfo{Identity: id, WorkTree: mainTop, PathIdentity: local}, true, nil
 }
 
 func resolvePath(base, p string) string {

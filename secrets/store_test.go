@@ -99,7 +99,7 @@ func TestConformanceMinimalStore(t *testing.T) {
 			}
 			return secrets.Wrap(stores[scope], secrets.Info{Backend: "mem", Scope: scope}), nil
 		}
-	}, secretstest.Options{NoCreate: true, NoBulk: true, NoConcurrentStores: true})
+	}, secretstest.Options{NoCreate: true, NoBulk: true, NoConcurrentStores: true, NoRepositories: true})
 }
 
 func TestGetAllFallbackIsBoundedAndConcurrent(t *testing.T) {

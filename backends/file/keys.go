@@ -219,7 +219,9 @@ func (s *Store) generateKey() error {
 	if err := tmp.Close(); err != nil {
 		return s.ioError("write the key file of", err)
 	}
-	if err := os.Link(tmp.Name(), s.keyPath); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := os.Link(tmp.Name(), s.keyPath); err == nil {
+		defer s.keyCreated() // once synced: tell the user to back it up
+	} else if !errors.Is(err, fs.ErrExist) {
 		return s.ioError("install the key file of", err)
 	}
 	return syncDir(dir)

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	kr "github.com/99designs/keyring"
@@ -40,6 +41,9 @@ type module struct {
 	mu      *sync.Mutex             // serialises calls when the keychain is not safe for concurrent use
 	hint    string                  // what to check when a call fails
 	where   func(key string) string // describes the item of key, for locate
+	opts    *Options                // the store's options, for repositories
+
+	recorded atomic.Bool // the scope's marker is stored (repos.go)
 }
 
 // keyctlOpenMu serialises opening keyctl keyrings: the module creates the
@@ -96,7 +100,7 @@ func openModule(ctx context.Context, name string, scope secrets.Scope, opts *Opt
 		KeyCtlScope:     opts.KeyctlScope,
 		WinCredPrefix:   opts.Service + "/" + sp,
 	}
-	m := &module{name: name, scope: scope}
+	m := &module{name: name, scope: scope, opts: opts}
 	switch name {
 	case Keychain:
 		m.where = func(key string) string {
@@ -266,6 +270,7 @@ func (m *module) set(_ context.Context, name, value string) error {
 	if err := m.writeValue(encodeName(name), name, value); err != nil {
 		return m.fail("set", name, err)
 	}
+	m.recordScope()
 	return nil
 }
 

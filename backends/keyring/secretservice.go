@@ -319,45 +319,15 @@ func (s *secretService) list(ctx context.Context) ([]string, error) {
 	// The names are item attributes: ask for them in batches of pipelined
 	// calls (buses limit the replies pending per connection, dbus-daemon's
 	// built-in default is 128) and collect the answers.
-	names := make([]string, 0, len(items))
-	for start := 0; start < len(items); start += ssMaxPending {
-		batch, err := s.attributesOf(ctx, items[start:min(len(items), start+ssMaxPending)])
-		if err != nil {
-			return nil, err
-		}
-		names = append(names, batch...)
+	attrs, err := s.attributesOf(ctx, items)
+	if err != nil {
+		return nil, err
 	}
-	return names, nil
-}
-
-// attributesOf returns the names of items, read with pipelined calls. One
-// batch at a time is in flight per connection.
-func (s *secretService) attributesOf(ctx context.Context, items []dbus.ObjectPath) ([]string, error) {
-	s.batchMu.Lock()
-	defer s.batchMu.Unlock()
-	calls := make([]*dbus.Call, len(items))
-	for i, it := range items {
-		calls[i] = s.conn.Object(ssBusName, it).GoWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, nil, ssItem, "Attributes")
-	}
-	var names []string
-	for _, c := range calls {
-		select {
-		case <-c.Done:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		var v dbus.Variant
-		if err := c.Store(&v); err != nil {
-			var de dbus.Error
-			if errors.As(err, &de) && strings.Contains(de.Name, "UnknownObject") {
-				continue // deleted since the search
-			}
-			return nil, ssError("reading item attributes", err)
-		}
+	names := make([]string, 0, len(attrs))
+	for _, a := range attrs {
 		// An item without a name attribute gives "", which the store
 		// Open returns leaves out like every name that is not valid.
-		attrs, _ := v.Value().(map[string]string)
-		names = append(names, attrs["name"])
+		names = append(names, a["name"])
 	}
 	return names, nil
 }

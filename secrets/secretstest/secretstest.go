@@ -45,6 +45,10 @@ type Options struct {
 	// NoBulk says the backend does not implement secrets.BulkGetter; GetAll
 	// is then checked through the concurrent fallback of secrets.Wrap.
 	NoBulk bool
+	// NoRepositories says the backend cannot list the repositories of a
+	// project (secrets.Repositories answers errors.ErrUnsupported); Move is
+	// still checked.
+	NoRepositories bool
 	// NoConcurrentStores skips the check that several stores opened on the
 	// same storage can write concurrently without losing updates.
 	NoConcurrentStores bool
@@ -103,6 +107,8 @@ func Run(t *testing.T, newStorage NewFunc, opts Options) {
 		{"Create", testCreate},
 		{"GetAll", testGetAll},
 		{"SetMany", testSetMany},
+		{"Repositories", testRepositories},
+		{"Move", testMove},
 		{"Closed", testClosed},
 		{"Messages", testMessages},
 		{"CancelledContext", testCancelledContext},

@@ -79,6 +79,10 @@ type app struct {
 	root *ffcli.Command
 	cmds []*ffcli.Command
 
+	// completing is set during shell completion, which records nothing
+	// (see rememberWorkTree).
+	completing bool
+
 	// noticed holds the notices already printed (see notice).
 	noticeMu sync.Mutex
 	noticed  map[string]bool
@@ -106,7 +110,7 @@ func Run(ctx context.Context, args []string, p Params) int {
 	a := &app{Params: p}
 	a.env = secrets.Env{Getenv: p.Getenv, HomeDir: p.HomeDir, Prompt: a.promptFunc(), Warn: func(msg string) {
 		fmt.Fprintf(a.Stderr, "dstack-secrets: warning: %s\n", secrets.PrintableText(msg))
-	}}
+	}, Notice: a.notice}
 	return a.run(ctx, args)
 }
 
@@ -122,8 +126,11 @@ func (a *app) commands() []*ffcli.Command {
 		a.exportCommand(),
 		a.runCommand(),
 		a.copyCommand(),
+		a.reposCommand(),
+		a.moveCommand(),
 		a.renderCommand(),
 		a.redactCommand(),
+		a.keyCommand(),
 		a.helpCommand(),
 		a.versionCommand(),
 		a.completionCommand(),
@@ -360,6 +367,7 @@ func (a *app) withStore(ctx context.Context, fn func(secrets.Store, secrets.Reso
 	if err != nil {
 		return err
 	}
+	a.rememberWorkTree()
 	return a.withResolved(ctx, r, fn)
 }
 

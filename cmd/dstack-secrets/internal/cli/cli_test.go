@@ -32,7 +32,7 @@ func newHarness(t *testing.T) *harness {
 
 // gitInit lays out a git repository with an origin remote as git init and
 // git remote add would.
-func gitInit(t *testing.T, dir, origin string) {
+func gitInit(t testing.TB, dir, origin string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Join(dir, ".git", "refs"), 0o755); err != nil {
 		t.Fatal(err)

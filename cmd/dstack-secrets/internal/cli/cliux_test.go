@@ -68,7 +68,7 @@ func TestUnknownCommandsAndFlags(t *testing.T) {
 	}{
 		{[]string{"lsit"}, `unknown command "lsit" (did you mean list?) (run 'dstack-secrets -h' for usage)`, nil},
 		{[]string{"ls"}, `unknown command "ls" (did you mean list?)`, nil},
-		{[]string{"frobnicate"}, `unknown command "frobnicate" (commands: list, add, delete, get, import, export, run, copy, render, redact, help, version, completion)`, nil},
+		{[]string{"frobnicate"}, `unknown command "frobnicate" (commands: list, add, delete, get, import, export, run, copy, repos, move, render, redact, key, help, version, completion)`, nil},
 		{[]string{"ls\x1b[2J"}, `unknown command "ls\x1b[2J"`, []string{"\x1b"}},
 		{[]string{"help", "lsit"}, `unknown command "lsit" (did you mean list?)`, nil},
 		{[]string{"--versoin"}, "dstack-secrets: unknown flag --versoin (did you mean --version?) (run 'dstack-secrets -h' for usage)", []string{"'--'"}},
@@ -397,7 +397,7 @@ func TestCompletions(t *testing.T) {
 		return files
 	}
 	before := snapshot()
-	all := []string{"list", "add", "delete", "get", "import", "export", "run", "copy", "render", "redact", "help", "version", "completion"}
+	all := []string{"list", "add", "delete", "get", "import", "export", "run", "copy", "repos", "move", "render", "redact", "key", "help", "version", "completion"}
 	for _, tc := range []struct {
 		words []string
 		mode  string
@@ -420,6 +420,9 @@ func TestCompletions(t *testing.T) {
 		{[]string{"--project", "team", "get", ""}, "words", []string{"TEAM_KEY"}},
 		{[]string{"get", "--project=team", ""}, "words", []string{"TEAM_KEY"}},
 		{[]string{"copy", "--to-project", "laptop", "--from-project", "team", ""}, "words", []string{"TEAM_KEY"}},
+		{[]string{"key", ""}, "words", []string{"export", "import"}},
+		{[]string{"key", "import", ""}, "files", nil},
+		{[]string{"move", "--from-repo", "github.com/"}, "words", []string{"github.com/org/repo"}},
 		{[]string{"--project", "locked", "get", ""}, "words", nil}, // needs a passphrase: nothing asked, nothing listed
 		{[]string{"--project", ""}, "words", []string{"laptop", "locked", "team"}},
 		{[]string{"list", "--project", "t"}, "words", []string{"team"}},

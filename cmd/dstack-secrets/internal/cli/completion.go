@@ -88,6 +88,7 @@ Positional Arguments:
 func (a *app) complete(ctx context.Context, words []string) int {
 	a.Stderr = io.Discard
 	a.Stdin = strings.NewReader("")
+	a.completing = true
 	a.env.Prompt = nil
 	mode, cands := a.completions(ctx, words)
 	var b strings.Builder
@@ -194,6 +195,11 @@ func (a *app) completions(ctx context.Context, words []string) (mode string, can
 		if len(pos) == 0 {
 			return modeWords, withPrefix(shells, cur, "")
 		}
+	case "key":
+		if len(pos) == 0 {
+			return modeWords, withPrefix(keyActions, cur, "")
+		}
+		return modeFiles, nil
 	case "run":
 		return modeCommands, nil
 	case "import", "render", "redact":
@@ -223,6 +229,8 @@ func (a *app) flagValues(ctx context.Context, cmd *ffcli.Command, name, prefix, 
 		return modeFiles, nil
 	case "repo":
 		return modeDirs, nil
+	case "from-repo", "to-repo":
+		return modeWords, withPrefix(a.repositoryNames(ctx), cur, prefix)
 	case "mask-format":
 		return modeWords, withPrefix(maskFormats, cur, prefix)
 	case "format":

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -52,8 +53,11 @@ func getSecret(ctx context.Context, a *app, in getInput) error {
 	if err := secrets.ValidateName(in.Name); err != nil {
 		return err
 	}
-	return a.withStore(ctx, func(store secrets.Store, _ secrets.Resolved) error {
+	return a.withStore(ctx, func(store secrets.Store, r secrets.Resolved) error {
 		value, err := store.Get(ctx, in.Name)
+		if errors.Is(err, secrets.ErrNotFound) {
+			a.hintMoved(ctx, store, r, in.Name)
+		}
 		if err != nil {
 			return err
 		}

@@ -37,10 +37,13 @@ sorted, one per line. Values are never shown.`,
 
 // listSecrets prints the names of the secrets.
 func listSecrets(ctx context.Context, a *app, in listInput) error {
-	return a.withStore(ctx, func(store secrets.Store, _ secrets.Resolved) error {
+	return a.withStore(ctx, func(store secrets.Store, r secrets.Resolved) error {
 		names, err := store.List(ctx)
 		if err != nil {
 			return err
+		}
+		if len(names) == 0 {
+			a.hintMoved(ctx, store, r, "")
 		}
 		if in.JSON {
 			if names == nil {

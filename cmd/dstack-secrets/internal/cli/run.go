@@ -133,9 +133,11 @@ func runWithSecrets(ctx context.Context, a *app, in runInput) error {
 		return commandUsageError("run", "missing COMMAND")
 	}
 	var values map[string]string
-	err := a.withStore(ctx, func(store secrets.Store, _ secrets.Resolved) error {
+	err := a.withStore(ctx, func(store secrets.Store, r secrets.Resolved) error {
 		var err error
-		values, err = secrets.ChildValues(ctx, store)
+		if values, err = secrets.ChildValues(ctx, store); err == nil && len(values) == 0 {
+			a.hintMoved(ctx, store, r, "")
+		}
 		return err
 	})
 	if err != nil {
