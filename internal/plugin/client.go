@@ -77,8 +77,12 @@ func open(ctx context.Context, name string, executable func() (string, error), r
 	}
 	if info == nil {
 		c.shutdown()
-		return nil, fmt.Errorf("%w: the program %s does not serve the %s backend (it serves: %s); reinstall it from the same checkout as dstack-secrets",
-			secrets.ErrUnavailable, path, name, strings.Join(served, ", "))
+		what := "it serves no backend"
+		if len(served) > 0 {
+			what = "it serves: " + strings.Join(served, ", ")
+		}
+		return nil, fmt.Errorf("%w: the program %s does not serve the %s backend (%s); reinstall it from the same checkout as dstack-secrets",
+			secrets.ErrUnavailable, path, name, what)
 	}
 	p := openParams{
 		Backend: name,

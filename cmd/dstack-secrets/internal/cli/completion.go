@@ -194,6 +194,10 @@ func (a *app) completions(ctx context.Context, words []string) (mode string, can
 		if len(pos) == 0 {
 			return modeWords, withPrefix(shells, cur, "")
 		}
+	case "share":
+		if len(pos) == 0 {
+			return modeWords, withPrefix([]string{"list", "add", "remove"}, cur, "")
+		}
 	case "run":
 		return modeCommands, nil
 	case "import", "render", "redact":
