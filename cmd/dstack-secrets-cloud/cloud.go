@@ -1,7 +1,8 @@
-//go:build cloud
+//go:build ignore
 
-// The build constraint above keeps this file out of the build until
-// backends/cloud is merged; then delete it, and nocloud.go.
+// The build constraint above ("ignore", so that go mod tidy skips it too)
+// keeps this file out of the build until backends/cloud is merged; then
+// delete these lines, and nocloud.go.
 
 package main
 

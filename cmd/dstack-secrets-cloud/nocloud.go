@@ -1,9 +1,7 @@
-//go:build !cloud
-
 // This file stands in for cloud.go until backends/cloud is merged: the
 // program then serves no backend and its commands say so. Once
-// backends/cloud is in the module, delete this file and the build
-// constraint of cloud.go.
+// backends/cloud is in the module, delete this file and the first lines
+// of cloud.go and program_test.go (their build constraint).
 
 package main
 

@@ -1,7 +1,7 @@
-//go:build cloud
+//go:build ignore
 
 // The build constraint above keeps this file out of the build until
-// backends/cloud is merged; then delete it, as in cloud.go.
+// backends/cloud is merged; then delete these lines, as in cloud.go.
 
 package main
 
