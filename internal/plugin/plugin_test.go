@@ -201,7 +201,7 @@ func TestPromptIsRefused(t *testing.T) {
 	env := secrets.Env{Prompt: func(context.Context, string) (string, error) { return "typed", nil }}
 	s := openFakeT(t, env, nil)
 	_, err := s.Get(context.Background(), "PROMPT")
-	if !errors.Is(err, secrets.ErrAuth) || !strings.Contains(err.Error(), "dstack-secrets-fake, which cannot ask for input at the terminal") {
+	if !errors.Is(err, secrets.ErrAuth) || !strings.Contains(err.Error(), `cannot ask "Passphrase": the fake backend runs in its own program, dstack-secrets-fake, which cannot ask for input at the terminal`) {
 		t.Errorf("a prompt in the program: %v", err)
 	}
 }

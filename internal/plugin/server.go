@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/dstackai/dstack-secrets/secrets"
@@ -273,8 +274,9 @@ func (sv *server) open(ctx context.Context, raw json.RawMessage) (secrets.Store,
 // noPrompt is the prompt a backend gets in a program: stdin and stdout
 // carry the protocol, so nothing can be asked.
 func noPrompt(backend string) secrets.PromptFunc {
-	return func(context.Context, string) (string, error) {
-		return "", fmt.Errorf("%w: the %s backend runs in its own program, %s, which cannot ask for input at the terminal; supply it through the backend's environment variable or configuration instead", secrets.ErrAuth, backend, Program(backend))
+	return func(_ context.Context, prompt string) (string, error) {
+		what := strings.TrimRight(strings.TrimSpace(prompt), ":?")
+		return "", fmt.Errorf("%w: cannot ask %q: the %s backend runs in its own program, %s, which cannot ask for input at the terminal; supply it through the backend's environment variable or configuration instead", secrets.ErrAuth, what, backend, Program(backend))
 	}
 }
 
