@@ -15,7 +15,6 @@ package backends
 import (
 	"context"
 
-	"github.com/dstackai/dstack-secrets/backends/cloud"
 	"github.com/dstackai/dstack-secrets/backends/file"
 	"github.com/dstackai/dstack-secrets/backends/keyring"
 	"github.com/dstackai/dstack-secrets/backends/vault"
@@ -26,7 +25,6 @@ import (
 // with a backend of their own Register it on the result.
 func Registry() *secrets.Registry {
 	return secrets.NewRegistry(
-		cloud.Backend(),
 		file.Backend(),
 		keyring.Backend(),
 		vault.Backend(),

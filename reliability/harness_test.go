@@ -31,7 +31,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	cliBin = filepath.Join(dir, "dstack-secrets")
-	build := exec.Command("go", "build", "-o", cliBin, "github.com/dstackai/dstack-secrets/cmd/dstack-secrets")
+	// dstack-secrets-cloud beside it serves the cloud backend.
+	build := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "github.com/dstackai/dstack-secrets/cmd/dstack-secrets", "github.com/dstackai/dstack-secrets/cmd/dstack-secrets-cloud")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building the CLI:", err)

@@ -24,7 +24,6 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
-	"github.com/dstackai/dstack-secrets/backends"
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
@@ -54,7 +53,8 @@ type Params struct {
 	// Dir is the working directory for repository detection; empty means
 	// the process's.
 	Dir string
-	// Registry opens backends; nil means backends.Registry().
+	// Registry opens backends; nil means backends.Registry() plus the
+	// cloud backend's program (registry).
 	Registry *secrets.Registry
 	// BuildInfo describes the binary for "version"; nil means
 	// debug.ReadBuildInfo.
@@ -105,7 +105,7 @@ func Run(ctx context.Context, args []string, p Params) int {
 		p.Getenv = os.Getenv
 	}
 	if p.Registry == nil {
-		p.Registry = backends.Registry()
+		p.Registry = registry()
 	}
 	a := &app{Params: p}
 	a.env = secrets.Env{Getenv: p.Getenv, HomeDir: p.HomeDir, Prompt: a.promptFunc(), Warn: func(msg string) {
@@ -131,6 +131,8 @@ func (a *app) commands() []*ffcli.Command {
 		a.renderCommand(),
 		a.redactCommand(),
 		a.keyCommand(),
+		a.identityCommand(),
+		a.shareCommand(),
 		a.helpCommand(),
 		a.versionCommand(),
 		a.completionCommand(),

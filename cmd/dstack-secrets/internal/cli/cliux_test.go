@@ -68,7 +68,7 @@ func TestUnknownCommandsAndFlags(t *testing.T) {
 	}{
 		{[]string{"lsit"}, `unknown command "lsit" (did you mean list?) (run 'dstack-secrets -h' for usage)`, nil},
 		{[]string{"ls"}, `unknown command "ls" (did you mean list?)`, nil},
-		{[]string{"frobnicate"}, `unknown command "frobnicate" (commands: list, add, delete, get, import, export, run, copy, repos, move, render, redact, key, help, version, completion)`, nil},
+		{[]string{"frobnicate"}, `unknown command "frobnicate" (commands: list, add, delete, get, import, export, run, copy, repos, move, render, redact, key, identity, share, help, version, completion)`, nil},
 		{[]string{"ls\x1b[2J"}, `unknown command "ls\x1b[2J"`, []string{"\x1b"}},
 		{[]string{"help", "lsit"}, `unknown command "lsit" (did you mean list?)`, nil},
 		{[]string{"--versoin"}, "dstack-secrets: unknown flag --versoin (did you mean --version?) (run 'dstack-secrets -h' for usage)", []string{"'--'"}},
@@ -397,7 +397,7 @@ func TestCompletions(t *testing.T) {
 		return files
 	}
 	before := snapshot()
-	all := []string{"list", "add", "delete", "get", "import", "export", "run", "copy", "repos", "move", "render", "redact", "key", "help", "version", "completion"}
+	all := []string{"list", "add", "delete", "get", "import", "export", "run", "copy", "repos", "move", "render", "redact", "key", "identity", "share", "help", "version", "completion"}
 	for _, tc := range []struct {
 		words []string
 		mode  string
@@ -447,6 +447,8 @@ func TestCompletions(t *testing.T) {
 		{[]string{"help", "v"}, "words", []string{"version"}},
 		{[]string{"help", "get", ""}, "words", nil},
 		{[]string{"completion", ""}, "words", []string{"bash", "zsh", "fish"}},
+		{[]string{"share", ""}, "words", []string{"list", "add", "remove"}},
+		{[]string{"share", "add", ""}, "words", nil},
 		{[]string{"add", "-y", ""}, "words", nil},
 		{[]string{"add", "--", "-"}, "words", nil},
 		{[]string{"list", "--json=", ""}, "words", nil},

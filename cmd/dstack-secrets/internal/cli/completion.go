@@ -200,6 +200,10 @@ func (a *app) completions(ctx context.Context, words []string) (mode string, can
 			return modeWords, withPrefix(keyActions, cur, "")
 		}
 		return modeFiles, nil
+	case "share":
+		if len(pos) == 0 {
+			return modeWords, withPrefix([]string{"list", "add", "remove"}, cur, "")
+		}
 	case "run":
 		return modeCommands, nil
 	case "import", "render", "redact":

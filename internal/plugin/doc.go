@@ -1,0 +1,65 @@
+// Package plugin runs a dstack-secrets backend in a separate program: the
+// CLI links only the backends it needs on every command, and a backend
+// with heavy dependencies (the cloud backend's S3, GCS and Azure SDKs,
+// hundreds of package initialisations) lives in its own executable,
+// dstack-secrets-NAME, started only by the commands that open it, in the
+// spirit of git remote helpers and docker credential helpers.
+//
+// The CLI side registers Backend(name, summary, nil) in its registry; its
+// Open starts the program, opens the store in it and returns a store whose
+// methods are calls to the program. The plugin side is a main that calls
+// Serve with a registry holding the real backend.
+//
+// # Protocol
+//
+// The CLI (the parent) starts the program with the single argument
+// ServeArg and speaks to it over the program's standard input (requests)
+// and standard output (responses), one JSON object per line; the program's
+// standard error is the parent's, for its own messages. Nothing else
+// travels on standard input or output, so a plugin never gets a terminal:
+// a backend that asks for input (secrets.Env.Prompt) gets an error saying
+// so, and must take the input from an environment variable or a file
+// instead.
+//
+// The program first writes a greeting:
+//
+//	{"protocol":1,"backends":[{"name":"cloud","env":["VAULT_ADDR"]}]}
+//
+// naming the protocol version and, for each backend it serves, the
+// environment variables the backend reads through secrets.Env (ServeEnv).
+// The parent then sends requests, each with an id that the response
+// repeats, and may send several before the responses come:
+//
+//	{"id":1,"method":"open","params":{"backend":"cloud","scope":{...},"options":{...},"env":{"VAULT_ADDR":"aHR0cHM6Ly8..."},"home":"L2hvbWUvbWU=","prompt":true}}
+//	{"id":1,"result":{"methods":["list","get",...]}}
+//	{"id":2,"method":"get","params":{"name":"TOKEN"},"deadline":"2026-01-02T15:04:05.123Z"}
+//	{"id":2,"error":{"kinds":["not_found"],"message":"secret not found: ..."}}
+//	{"cancel":2}
+//
+// open comes first and opens the one store the process serves; env holds
+// only the declared variables (values and the home directory in base64,
+// byte for byte). Its result lists the methods the store supports; the
+// others are list, get, set, delete, create, get_all, set_many, locate and
+// close (see the table in methods.go: adding a method is one entry there
+// and one method of the parent's store). A request carries the deadline
+// of the caller's context; {"cancel":ID} cancels the context of a request
+// in flight. An error carries its kinds (the sentinel errors of package
+// secrets, errors.ErrUnsupported and the context errors it wraps), so
+// errors.Is works in the parent as it would in-process, and its message,
+// which like every message of a backend never contains a secret value.
+// close closes the store, and the program exits after answering it, or
+// when its standard input ends.
+//
+// # Failures
+//
+// A program that is missing, exits, or answers something else than the
+// protocol gives errors wrapping secrets.ErrUnavailable that name it, and
+// never a hang: a call whose context ends is cancelled in the program,
+// which is killed if it has not answered within CancelGrace; the store
+// then answers ErrUnavailable until it is opened again. Close waits for
+// the program to exit (killing it after CloseTimeout), and a store that is
+// never closed has its program killed when it is garbage collected.
+//
+// The package is internal: its protocol is not a stable interface yet.
+// Programs that embed dstack-secrets link the backends they need directly.
+package plugin

@@ -1,0 +1,156 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/dstackai/dstack-secrets/secrets"
+)
+
+// ProtocolVersion is the version of the protocol in the greeting. A parent
+// refuses a program of another version.
+const ProtocolVersion = 1
+
+// ServeArg is the argument a plugin program is started with; its main
+// calls Serve when it sees it.
+const ServeArg = "serve-plugin"
+
+// greeting is the first line a plugin program writes.
+type greeting struct {
+	Protocol int           `json:"protocol"`
+	Backends []backendInfo `json:"backends"`
+}
+
+// backendInfo describes a backend that a program serves.
+type backendInfo struct {
+	Name string `json:"name"`
+	// Env are the environment variables the backend reads through
+	// secrets.Env; the parent sends their values with open.
+	Env []string `json:"env,omitempty"`
+}
+
+// request is a line from the parent: a call (ID and Method) or the
+// cancellation of one (Cancel).
+type request struct {
+	ID       uint64          `json:"id,omitempty"`
+	Method   string          `json:"method,omitempty"`
+	Params   json.RawMessage `json:"params,omitempty"`
+	Deadline *time.Time      `json:"deadline,omitempty"`
+	Cancel   uint64          `json:"cancel,omitempty"`
+}
+
+// response is a line from the program: the answer to the call ID.
+type response struct {
+	ID     uint64          `json:"id"`
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  *wireError      `json:"error,omitempty"`
+}
+
+// wireError is an error as it travels: its kinds and its message.
+type wireError struct {
+	Kinds   []string `json:"kinds,omitempty"`
+	Message string   `json:"message"`
+}
+
+// openParams are the parameters of open.
+type openParams struct {
+	Backend string          `json:"backend"`
+	Scope   scopeParams     `json:"scope"`
+	Options secrets.Options `json:"options,omitempty"`
+	// Env holds the values of the variables the backend declared, when
+	// set; encoding/json sends []byte as base64, so that no byte is lost.
+	Env map[string][]byte `json:"env,omitempty"`
+	// Home is the home directory secrets.Env.Home gave the parent.
+	Home []byte `json:"home,omitempty"`
+	// Prompt says whether the parent could ask at a terminal (the program
+	// cannot, but it can say so to a backend that asks).
+	Prompt bool `json:"prompt,omitempty"`
+}
+
+type scopeParams struct {
+	Project    string `json:"project"`
+	Repository string `json:"repository"`
+}
+
+// openResult is the result of open.
+type openResult struct {
+	// Methods are the methods the store supports.
+	Methods []string `json:"methods"`
+}
+
+// errorKinds are the sentinel errors that keep their identity across the
+// protocol, by name.
+var errorKinds = []struct {
+	name string
+	err  error
+}{
+	{"not_found", secrets.ErrNotFound},
+	{"exists", secrets.ErrExists},
+	{"invalid_name", secrets.ErrInvalidName},
+	{"invalid_value", secrets.ErrInvalidValue},
+	{"invalid_scope", secrets.ErrInvalidScope},
+	{"not_in_repository", secrets.ErrNotInRepository},
+	{"unknown_project", secrets.ErrUnknownProject},
+	{"unknown_backend", secrets.ErrUnknownBackend},
+	{"invalid_config", secrets.ErrInvalidConfig},
+	{"permission", secrets.ErrPermission},
+	{"unavailable", secrets.ErrUnavailable},
+	{"conflict", secrets.ErrConflict},
+	{"corrupt", secrets.ErrCorrupt},
+	{"auth", secrets.ErrAuth},
+	{"closed", secrets.ErrClosed},
+	{"unsupported", errors.ErrUnsupported},
+	{"canceled", context.Canceled},
+	{"deadline_exceeded", context.DeadlineExceeded},
+}
+
+// encodeError describes err for the wire: every kind it wraps, and its
+// message.
+func encodeError(err error) *wireError {
+	w := &wireError{Message: err.Error()}
+	for _, k := range errorKinds {
+		if errors.Is(err, k.err) {
+			w.Kinds = append(w.Kinds, k.name)
+		}
+	}
+	return w
+}
+
+// remoteError is an error that came over the wire: errors.Is finds the
+// sentinels of its kinds.
+type remoteError struct {
+	msg   string
+	kinds []error
+}
+
+func (e *remoteError) Error() string   { return e.msg }
+func (e *remoteError) Unwrap() []error { return e.kinds }
+
+// decodeError rebuilds an error from the wire. Kinds this version does not
+// know (a newer program) are dropped; the message stays.
+func decodeError(w *wireError) error {
+	e := &remoteError{msg: w.Message}
+	for _, name := range w.Kinds {
+		for _, k := range errorKinds {
+			if k.name == name {
+				e.kinds = append(e.kinds, k.err)
+			}
+		}
+	}
+	return e
+}
+
+// withCause returns err, made to also match cause with errors.Is when it
+// does not already.
+func withCause(err, cause error) error {
+	if err == nil || errors.Is(err, cause) {
+		return err
+	}
+	var re *remoteError
+	if errors.As(err, &re) {
+		return &remoteError{msg: re.msg, kinds: append(append([]error{}, re.kinds...), cause)}
+	}
+	return &remoteError{msg: err.Error(), kinds: []error{err, cause}}
+}

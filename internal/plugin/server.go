@@ -1,0 +1,313 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/dstackai/dstack-secrets/secrets"
+)
+
+// ServeOption configures Serve.
+type ServeOption func(*serveConfig)
+
+type serveConfig struct {
+	env map[string][]string
+}
+
+// ServeEnv declares the environment variables that the backend named
+// backend reads through secrets.Env.Value. The parent sends their values,
+// as its own secrets.Env gives them (an embedding program or a test may
+// have set them), with open; in the program secrets.Env.Value of any other
+// variable is empty. The program's process environment is the parent's,
+// for the libraries that read it directly (cloud SDK credential chains).
+func ServeEnv(backend string, names ...string) ServeOption {
+	return func(c *serveConfig) {
+		c.env[backend] = append(c.env[backend], names...)
+	}
+}
+
+// Serve is the main loop of a plugin program: it serves the backends of
+// reg over in (the requests, the program's standard input) and out (the
+// responses, its standard output), as the package documentation
+// describes. It opens one store, answers calls concurrently, and returns
+// nil once the parent closed the store or in ended (the calls in flight are
+// then cancelled and the store closed), or an error when out cannot be
+// written or ctx ends.
+func Serve(ctx context.Context, reg *secrets.Registry, in io.Reader, out io.Writer, opts ...ServeOption) error {
+	cfg := serveConfig{env: map[string][]string{}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sv := &server{reg: reg, out: json.NewEncoder(out), cancel: cancel, inflight: map[uint64]context.CancelFunc{}}
+	g := greeting{Protocol: ProtocolVersion}
+	for _, b := range reg.Backends() {
+		g.Backends = append(g.Backends, backendInfo{Name: b.Name, Env: cfg.env[b.Name]})
+	}
+	if err := sv.write(g); err != nil {
+		return err
+	}
+	reqs := make(chan request)
+	ended := make(chan error, 1)
+	go func() {
+		dec := json.NewDecoder(in)
+		for {
+			var r request
+			if err := dec.Decode(&r); err != nil {
+				ended <- err
+				return
+			}
+			select {
+			case reqs <- r:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	defer sv.shutdown()
+	for {
+		select {
+		case r := <-reqs:
+			if sv.handle(ctx, r) {
+				return sv.writeErr()
+			}
+		case err := <-ended:
+			if errors.Is(err, io.EOF) {
+				return sv.writeErr()
+			}
+			return fmt.Errorf("plugin: reading the requests: %w", err)
+		case <-sv.done:
+			return sv.writeErr()
+		case <-ctx.Done():
+			if err := sv.writeErr(); err != nil {
+				return err
+			}
+			return context.Cause(ctx)
+		}
+	}
+}
+
+// server is the state of Serve.
+type server struct {
+	reg    *secrets.Registry
+	cancel context.CancelCauseFunc
+
+	wmu  sync.Mutex
+	out  *json.Encoder
+	werr error
+
+	store   secrets.Store // after open
+	closing bool          // close was asked
+	done    chan struct{} // closed when close was answered
+
+	mu       sync.Mutex
+	inflight map[uint64]context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// write writes one line; a failure (the parent is gone) ends Serve.
+func (sv *server) write(v any) error {
+	sv.wmu.Lock()
+	defer sv.wmu.Unlock()
+	if sv.werr != nil {
+		return sv.werr
+	}
+	if err := sv.out.Encode(v); err != nil {
+		sv.werr = fmt.Errorf("plugin: writing a response: %w", err)
+		sv.cancel(sv.werr)
+	}
+	return sv.werr
+}
+
+func (sv *server) writeErr() error {
+	sv.wmu.Lock()
+	defer sv.wmu.Unlock()
+	return sv.werr
+}
+
+func (sv *server) respond(id uint64, result any, err error) {
+	r := response{ID: id}
+	if err != nil {
+		r.Error = encodeError(err)
+	} else {
+		raw, merr := json.Marshal(result)
+		if merr != nil {
+			r.Error = encodeError(fmt.Errorf("plugin: encoding the result: %v", merr))
+		} else {
+			r.Result = raw
+		}
+	}
+	_ = sv.write(r)
+}
+
+// handle answers one request (the calls in their own goroutines) and
+// reports whether Serve is done.
+func (sv *server) handle(ctx context.Context, r request) bool {
+	if r.Cancel != 0 {
+		sv.mu.Lock()
+		if stop := sv.inflight[r.Cancel]; stop != nil {
+			stop()
+		}
+		sv.mu.Unlock()
+		return false
+	}
+	switch {
+	case r.Method == "open" && sv.store == nil && !sv.closing:
+		octx, stop := callContext(ctx, r)
+		s, res, err := sv.open(octx, r.Params)
+		stop()
+		sv.store = s
+		sv.respond(r.ID, res, err)
+		return false
+	case r.Method == mClose.name && sv.store == nil:
+		sv.respond(r.ID, none{}, nil)
+		return true
+	case sv.closing:
+		sv.respond(r.ID, nil, fmt.Errorf("%w: the plugin is closing its store", secrets.ErrClosed))
+		return false
+	case r.Method == "open":
+		sv.respond(r.ID, nil, errors.New("plugin: open was sent twice: a program serves one store"))
+		return false
+	case sv.store == nil:
+		sv.respond(r.ID, nil, fmt.Errorf("plugin: %q before open", r.Method))
+		return false
+	case r.Method == mClose.name:
+		sv.closing = true
+		sv.done = make(chan struct{})
+		go func() {
+			sv.wg.Wait()
+			sv.respond(r.ID, none{}, secrets.Close(sv.store))
+			close(sv.done)
+		}()
+		return false
+	}
+	m, ok := methods[r.Method]
+	if !ok || !m.supports(sv.store) {
+		sv.respond(r.ID, nil, fmt.Errorf("plugin: method %q: %w by this program", r.Method, errors.ErrUnsupported))
+		return false
+	}
+	cctx, stop := callContext(ctx, r)
+	sv.mu.Lock()
+	sv.inflight[r.ID] = stop
+	sv.mu.Unlock()
+	sv.wg.Add(1)
+	go func() {
+		defer sv.wg.Done()
+		res, err := m.serve(cctx, sv.store, r.Params)
+		sv.mu.Lock()
+		delete(sv.inflight, r.ID)
+		sv.mu.Unlock()
+		stop()
+		sv.respond(r.ID, res, err)
+	}()
+	return false
+}
+
+// shutdown cancels the calls in flight, waits for them and closes the
+// store if close did not.
+func (sv *server) shutdown() {
+	sv.mu.Lock()
+	for _, stop := range sv.inflight {
+		stop()
+	}
+	sv.mu.Unlock()
+	sv.wg.Wait()
+	if sv.done != nil {
+		<-sv.done
+		return
+	}
+	if sv.store != nil {
+		_ = secrets.Close(sv.store)
+	}
+}
+
+// callContext is the context of the call r: ctx with the deadline of the
+// caller's context, cancelled by a cancel request.
+func callContext(ctx context.Context, r request) (context.Context, context.CancelFunc) {
+	if r.Deadline == nil {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, *r.Deadline)
+}
+
+// open opens the store that p asks for.
+func (sv *server) open(ctx context.Context, raw json.RawMessage) (secrets.Store, openResult, error) {
+	var p openParams
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&p); err != nil {
+		return nil, openResult{}, fmt.Errorf("plugin: malformed open request: %v", err)
+	}
+	env := secrets.Env{
+		Getenv:  func(k string) string { return string(p.Env[k]) },
+		HomeDir: string(p.Home),
+	}
+	if p.Prompt {
+		env.Prompt = noPrompt(p.Backend)
+	}
+	s, err := sv.reg.Open(ctx, secrets.OpenRequest{
+		Scope:   secrets.Scope{Project: p.Scope.Project, Repository: p.Scope.Repository},
+		Backend: p.Backend,
+		Options: numbers(p.Options).(secrets.Options),
+		Env:     env,
+	})
+	if err != nil {
+		return nil, openResult{}, err
+	}
+	res := openResult{Methods: []string{}}
+	for name, m := range methods {
+		if m.supports(s) {
+			res.Methods = append(res.Methods, name)
+		}
+	}
+	return s, res, nil
+}
+
+// noPrompt is the prompt a backend gets in a program: stdin and stdout
+// carry the protocol, so nothing can be asked.
+func noPrompt(backend string) secrets.PromptFunc {
+	return func(_ context.Context, prompt string) (string, error) {
+		what := strings.TrimRight(strings.TrimSpace(prompt), ":?")
+		return "", fmt.Errorf("%w: cannot ask %q: the %s backend runs in its own program, %s, which cannot ask for input at the terminal; supply it through the backend's environment variable or configuration instead", secrets.ErrAuth, what, backend, Program(backend))
+	}
+}
+
+// numbers turns the json.Numbers of decoded options into the int64 or
+// float64 that YAML decoding would have given, so that the backend decodes
+// its options as it does in-process.
+func numbers(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if i, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+			return int(i)
+		}
+		if f, err := strconv.ParseFloat(string(v), 64); err == nil {
+			return f
+		}
+		return string(v)
+	case secrets.Options:
+		for k, x := range v {
+			v[k] = numbers(x)
+		}
+		return v
+	case map[string]any:
+		for k, x := range v {
+			v[k] = numbers(x)
+		}
+		return v
+	case []any:
+		for i, x := range v {
+			v[i] = numbers(x)
+		}
+		return v
+	}
+	return v
+}
