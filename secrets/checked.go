@@ -43,8 +43,9 @@ type Locator interface {
 //   - The optional interfaces are always implemented: Creator, BulkGetter
 //     and BatchWriter call the backend's implementation when it has one
 //     (and it does not answer errors.ErrUnsupported), and otherwise the
-//     fallbacks described at Create, GetAll and SetMany. io.Closer closes
-//     the backend once.
+//     fallbacks described at Create, GetAll and SetMany. History forwards
+//     to the backend's, or answers an error wrapping errors.ErrUnsupported
+//     that names the backend. io.Closer closes the backend once.
 //
 // Every backend's Open applies Wrap, and Registry.Open applies it to what
 // an opener returns, so a backend never repeats these checks. Wrapping a

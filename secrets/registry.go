@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 )
 
 // PromptFunc asks the person at the terminal for a secret input (such as a
@@ -26,6 +27,23 @@ type Env struct {
 	// terminal, in which case backends that need one report how to supply
 	// the input otherwise.
 	Prompt PromptFunc
+	// Warn receives warnings a store gives without failing, such as an
+	// entry another tool wrote that List and GetAll skip. A message names
+	// what is affected and never holds a value. Nil discards warnings; the
+	// CLI prints them on standard error as "dstack-secrets: warning: ...".
+	Warn func(message string)
+	// Timeout bounds how long a network backend keeps retrying one
+	// operation against a failing or failing-over server when the
+	// operation's context has no earlier deadline. Zero means the
+	// backend's default (the CLI sets it from --timeout).
+	Timeout time.Duration
+}
+
+// Warning passes message to e.Warn, if it is set.
+func (e Env) Warning(message string) {
+	if e.Warn != nil {
+		e.Warn(message)
+	}
 }
 
 // Value returns the value of the environment variable key through
