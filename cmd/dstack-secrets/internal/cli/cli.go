@@ -91,7 +91,8 @@ func Run(ctx context.Context, args []string, p Params) int {
 		p.Registry = backends.Registry()
 	}
 	a := &app{Params: p}
-	a.env = secrets.Env{Getenv: p.Getenv, HomeDir: p.HomeDir, Prompt: a.promptFunc()}
+	a.env = secrets.Env{Getenv: p.Getenv, HomeDir: p.HomeDir, Prompt: a.promptFunc(),
+		Warn: func(msg string) { fmt.Fprintf(a.Stderr, "dstack-secrets: warning: %s\n", msg) }}
 	return a.run(ctx, args)
 }
 
@@ -108,6 +109,8 @@ func (a *app) commands() []*ffcli.Command {
 		a.runCommand(),
 		a.copyCommand(),
 		a.renderCommand(),
+		a.historyCommand(),
+		a.rollbackCommand(),
 	}
 }
 
