@@ -89,7 +89,10 @@ func (c *checked) ready(ctx context.Context) error {
 	if c.closed.Load() {
 		return fmt.Errorf("%w: the %s store of %v was closed; open it again", ErrClosed, c.backend(), c.info.Scope)
 	}
-	return ctx.Err()
+	if ctx.Err() != nil {
+		return context.Cause(ctx) // says why, e.g. "interrupted by SIGINT"
+	}
+	return nil
 }
 
 func (c *checked) backend() string {

@@ -181,8 +181,8 @@ func (r *Registry) Open(ctx context.Context, req OpenRequest) (Store, error) {
 	if err := req.Scope.Validate(); err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
 	}
 	b, ok := r.backends[req.Backend]
 	if !ok {
@@ -202,7 +202,10 @@ func CheckOpen(ctx context.Context, scope Scope) error {
 	if err := scope.Validate(); err != nil {
 		return err
 	}
-	return ctx.Err()
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return nil
 }
 
 // validKeys lists the accepted keys of an options map for error messages.

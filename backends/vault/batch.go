@@ -17,7 +17,8 @@ import (
 // all or nothing, also when the process is killed. It reads the current
 // version of every name, writes an intent record (.dstack-intent in the
 // repository's folder) naming them, writes the secrets with check-and-set
-// (16 at a time), and clears the record, which commits the batch. When a
+// (in name order, 16 at a time: the recovery after a kill relies on both),
+// and clears the record, which commits the batch. When a
 // write fails or ctx is cancelled (an interrupted command) the secrets
 // already written are rolled back to their previous versions before
 // SetMany returns. When the process dies, the record stays behind, and the
@@ -121,7 +122,7 @@ func (s *store) writeBatch(ctx context.Context, in *intent, names []string, valu
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
-			fail(name, ctx.Err())
+			fail(name, context.Cause(ctx))
 			break
 		}
 		wg.Add(1)

@@ -119,16 +119,17 @@ func TestBatchInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := map[string]string{"OLD": "old", "KEEP": "keep"}
+	batchNames := map[string]any{
+		"OLD":  map[string]any{"version": 1, "live": true},
+		"NEW1": map[string]any{"version": 0, "live": false},
+		"NEW2": map[string]any{"version": 0, "live": false},
+	}
 	record := func(expires time.Time) {
 		if _, err := kv.Put(ctx(t), base+".dstack-intent", map[string]any{
 			"id": randomHex(8), "owner": "another-host", "pid": 1,
 			"started": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339Nano),
 			"expires": expires.UTC().Format(time.RFC3339Nano),
-			"names": map[string]any{
-				"OLD":  map[string]any{"version": 1, "live": true},
-				"NEW1": map[string]any{"version": 0, "live": false},
-				"NEW2": map[string]any{"version": 0, "live": false},
-			},
+			"names":   batchNames,
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -164,8 +165,8 @@ func TestBatchInterrupted(t *testing.T) {
 		t.Fatalf("after the rollback these differ from before the batch: %s", d)
 	}
 	for _, name := range []string{"NEW1", "NEW2"} {
-		if _, err := kv.GetMetadata(ctx(t), base+name); err == nil {
-			t.Errorf("%s, new in the rolled-back batch, still has metadata", name)
+		if _, err := st.Get(ctx(t), name); !errors.Is(err, secrets.ErrNotFound) {
+			t.Errorf("%s, new in the rolled-back batch: %v", name, err)
 		}
 	}
 	if v, err := st.Get(ctx(t), "OLD"); err != nil || v != "old" {
@@ -176,16 +177,21 @@ func TestBatchInterrupted(t *testing.T) {
 		t.Fatalf("the batch record was not cleared: %v", err)
 	}
 	// A single write also settles an interrupted batch first, so the
-	// rollback cannot undo it later.
+	// rollback cannot undo it later: the batch wrote NEW3, not NEW4, and
+	// someone creates NEW4.
+	batchNames = map[string]any{
+		"NEW3": map[string]any{"version": 0, "live": false},
+		"NEW4": map[string]any{"version": 0, "live": false},
+	}
 	record(time.Now().Add(-time.Second))
-	if _, err := kv.Put(ctx(t), base+"NEW2", map[string]any{"value": "from the batch"}); err != nil {
+	if _, err := kv.Put(ctx(t), base+"NEW3", map[string]any{"value": "from the batch"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := secrets.Create(ctx(t), st, "NEW1", "added afterwards"); err != nil {
+	if err := secrets.Create(ctx(t), st, "NEW4", "added afterwards"); err != nil {
 		t.Fatal(err)
 	}
 	all, err = secrets.GetAll(ctx(t), st)
-	want := map[string]string{"OLD": "old", "KEEP": "keep", "NEW1": "added afterwards"}
+	want := map[string]string{"OLD": "old", "KEEP": "keep", "NEW4": "added afterwards"}
 	if d := sameAs(all, want); err != nil || d != "" {
 		t.Fatalf("a Create after an interrupted batch: %s, %v", d, err)
 	}

@@ -94,7 +94,7 @@ func (c *conn) do(ctx context.Context, attempt func(cl *api.Client) error) error
 		deadline = dl
 	}
 	n := int32(len(c.clients))
-	failures, conflicts, sinceWait := 0, 0, 0
+	failures, conflicts, sinceWait, tried := 0, 0, 0, 0
 	for {
 		i := c.cur.Load()
 		err := attempt(c.clients[i])
@@ -104,12 +104,15 @@ func (c *conn) do(ctx context.Context, attempt func(cl *api.Client) error) error
 		var wait time.Duration
 		switch {
 		case errors.Is(err, errCASConflict):
+			// The server answers again: no more backoff for failures.
+			failures, sinceWait = 0, 0
 			conflicts++
 			w := min(conflictWait<<min(conflicts-1, 8), conflictMax)
 			wait = rand.N(w) + time.Millisecond
 		case retryable(err):
 			failures++
-			if c.maxRetries >= 0 && failures > c.maxRetries {
+			conflicts = 0
+			if tried++; c.maxRetries >= 0 && tried > c.maxRetries {
 				return err
 			}
 			if n > 1 {

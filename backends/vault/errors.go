@@ -107,8 +107,8 @@ func isCASMismatch(err error) bool {
 // result never holds a response body, a token or a secret value.
 func (c *conn) classify(ctx context.Context, err error, op, path, capability string) error {
 	addr := c.node(err)
-	if cerr := ctx.Err(); cerr != nil {
-		return fmt.Errorf("%s at Vault %s: %w", op, addr, cerr)
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s at Vault %s: %w", op, addr, context.Cause(ctx))
 	}
 	if errors.Is(err, errCASConflict) {
 		return fmt.Errorf("%w: %s: other writers kept changing %s at Vault %s until the deadline (each attempt lost the check-and-set race); nothing was overwritten, try again",

@@ -149,16 +149,43 @@ func (s *store) settle(ctx context.Context) error {
 }
 
 // recoverIntent rolls an interrupted batch back and clears its record.
+// Writes of the dead writer may still be in flight (a request Vault
+// received before the process died can be applied after it): the writer
+// writes the names in sorted order with at most MaxConcurrentReads in
+// flight, so every name that is not written yet but may be in flight
+// (up to MaxConcurrentReads past the last name written) is fenced.
 func (s *store) recoverIntent(ctx context.Context, in *intent) error {
-	var names []string
-	for n := range in.names {
-		names = append(names, n)
+	names := secrets.SortedNames(in.names)
+	current := make([]int, len(names))
+	var (
+		mu    sync.Mutex
+		first error
+	)
+	parallel(len(names), func(i int) {
+		e, err := s.readEntry(ctx, names[i], 0)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil && first == nil {
+			first = err
+		}
+		current[i] = e.version
+	})
+	if first != nil {
+		return fmt.Errorf("rolling back the interrupted import or copy (%s): %w", in.describe(), first)
+	}
+	last := -1
+	for i, n := range names {
+		if current[i] == in.names[n].version+1 {
+			last = i
+		}
 	}
 	expect := make(map[string]int, len(names))
-	for n, p := range in.names {
-		expect[n] = p.version + 1
+	fence := map[string]bool{}
+	for i, n := range names {
+		expect[n] = in.names[n].version + 1
+		fence[n] = i <= last+MaxConcurrentReads
 	}
-	if failed, err := s.rollback(ctx, names, in.names, expect, nil); err != nil {
+	if failed, err := s.rollback(ctx, names, in.names, expect, fence); err != nil {
 		return fmt.Errorf("rolling back the interrupted import or copy (%s): %s not restored: %w", in.describe(), secrets.NameList(failed), err)
 	}
 	return s.clearIntent(ctx, in)

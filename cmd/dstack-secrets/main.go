@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -37,9 +38,9 @@ func main() {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var got atomic.Value
 	if cli.CommandName(args) != "run" {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithCancel(ctx)
-		defer cancel()
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
 		sigs := make(chan os.Signal, 1)
 		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 		defer signal.Stop(sigs)
@@ -48,7 +49,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			case sig := <-sigs:
 				got.Store(sig)
 				signal.Stop(sigs)
-				cancel()
+				name := "SIGTERM"
+				if sig == os.Interrupt {
+					name = "SIGINT"
+				}
+				cancel(fmt.Errorf("interrupted by %s: %w", name, context.Canceled))
 			case <-ctx.Done():
 			}
 		}()
