@@ -133,6 +133,7 @@ type authenticator interface {
 type lease struct {
 	ttl       time.Duration // 0: does not expire, or not known
 	renewable bool
+	want      time.Duration // the lifetime to renew for, when longer than ttl
 }
 
 type tokenAuth struct{ token, source string }

@@ -75,8 +75,13 @@ func (c *conn) keepAlive(l lease, lookup bool, stop <-chan struct{}, done chan<-
 		ttl, _ := sec.TokenTTL()
 		renewable, _ := sec.TokenIsRenewable()
 		l = lease{ttl: ttl, renewable: renewable}
+		// Renewals ask for the lifetime the token was created with, not
+		// what is left of it.
+		if created := time.Duration(jsonInt(sec.Data["creation_ttl"])) * time.Second; created > ttl {
+			l.want = created
+		}
 	}
-	want := l.ttl
+	want := max(l.want, l.ttl)
 	for l.ttl > 0 {
 		if !sleep(l.ttl * 2 / 3) {
 			return

@@ -23,13 +23,13 @@ func useFor(t *testing.T, st secrets.Store, d time.Duration) error {
 }
 
 // TestLongLivedStore keeps stores open well past the lifetime of their
-// tokens on the real server: an AppRole login whose token lives 2 s (at
-// most 4 s) is renewed and then repeated; a renewable token of 2 s is
+// tokens on the real server: an AppRole login whose token lives 3 s (at
+// most 6 s) is renewed and then repeated; a renewable token of 3 s is
 // renewed. A token that cannot be renewed expires, which shows the test
 // can fail.
 func TestLongLivedStore(t *testing.T) {
 	if testing.Short() {
-		t.Skip("takes about 20 s")
+		t.Skip("takes about 25 s")
 	}
 	srv := sharedServer(t)
 	root := srv.rootClient(t)
@@ -45,7 +45,7 @@ path "secret/metadata/%[1]s/*" { capabilities = ["list", "read"] }`, prefix)
 		if err := root.Sys().EnableAuthWithOptions(mount, &api.EnableAuthOptions{Type: "approle"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := root.Logical().Write("auth/"+mount+"/role/svc", map[string]any{"token_policies": policy, "token_ttl": "2s", "token_max_ttl": "4s"}); err != nil {
+		if _, err := root.Logical().Write("auth/"+mount+"/role/svc", map[string]any{"token_policies": policy, "token_ttl": "3s", "token_max_ttl": "6s"}); err != nil {
 			t.Fatal(err)
 		}
 		rid, err := root.Logical().Read("auth/" + mount + "/role/svc/role-id")
@@ -58,12 +58,12 @@ path "secret/metadata/%[1]s/*" { capabilities = ["list", "read"] }`, prefix)
 		}
 		e := env(t, "VAULT_ADDR", srv.addr, vault.RoleIDEnvVar, rid.Data["role_id"].(string), vault.SecretIDEnvVar, sid.Data["secret_id"].(string))
 		st := srv.open(t, vault.Options{Prefix: prefix, Auth: vault.AuthAppRole, AppRoleMount: mount, Env: e}, scope)
-		if err := useFor(t, st, 9*time.Second); err != nil {
-			t.Fatalf("an AppRole store used for 9 s with 2 s tokens (max 4 s): %v", err)
+		if err := useFor(t, st, 13*time.Second); err != nil {
+			t.Fatalf("an AppRole store used for 13 s with 3 s tokens (max 6 s): %v", err)
 		}
 	})
 	token := func(t *testing.T, renewable bool) string {
-		tok, err := root.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{policy}, TTL: "2s", Renewable: &renewable})
+		tok, err := root.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{policy}, TTL: "3s", Renewable: &renewable})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,15 +71,15 @@ path "secret/metadata/%[1]s/*" { capabilities = ["list", "read"] }`, prefix)
 	}
 	t.Run("renewable token", func(t *testing.T) {
 		st := srv.open(t, vault.Options{Prefix: prefix, Env: srv.tokenEnv(t, token(t, true))}, scope)
-		if err := useFor(t, st, 6*time.Second); err != nil {
-			t.Fatalf("a store used for 6 s with a renewable 2 s token: %v", err)
+		if err := useFor(t, st, 8*time.Second); err != nil {
+			t.Fatalf("a store used for 8 s with a renewable 3 s token: %v", err)
 		}
 	})
 	t.Run("token that cannot be renewed", func(t *testing.T) {
 		st := srv.open(t, vault.Options{Prefix: prefix, Env: srv.tokenEnv(t, token(t, false))}, scope)
-		err := useFor(t, st, 4*time.Second)
+		err := useFor(t, st, 5*time.Second)
 		if !errors.Is(err, secrets.ErrAuth) {
-			t.Fatalf("a store used for 4 s with a 2 s token that cannot be renewed: %v, want secrets.ErrAuth", err)
+			t.Fatalf("a store used for 5 s with a 3 s token that cannot be renewed: %v, want secrets.ErrAuth", err)
 		}
 	})
 }
