@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"sync"
@@ -80,6 +81,26 @@ const (
 	conflictMax    = 250 * time.Millisecond
 )
 
+// slowNotice is how long do retries a failing Vault before it warns
+// (through secrets.Env.Warn) that it keeps trying.
+const slowNotice = time.Second
+
+// shortCause describes a retryable failure in a few words.
+func shortCause(err error) string {
+	var re *api.ResponseError
+	if errors.As(err, &re) {
+		if msg := vaultMessages(re.Errors); msg != "" {
+			return fmt.Sprintf("HTTP %d: %s", re.StatusCode, msg)
+		}
+		return fmt.Sprintf("HTTP %d", re.StatusCode)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
 // do runs attempt until it succeeds, fails with an error that retrying
 // cannot fix, or the retry budget ends: the earlier of ctx's deadline and
 // the store's timeout. Connection errors, 429 and 5xx answers (a sealed
@@ -95,6 +116,7 @@ func (c *conn) do(ctx context.Context, attempt func(cl *api.Client) error) error
 		deadline = dl
 	}
 	n := int32(len(c.clients))
+	start := time.Now()
 	failures, conflicts, sinceWait, tried := 0, 0, 0, 0
 	for {
 		i := c.cur.Load()
@@ -122,6 +144,10 @@ func (c *conn) do(ctx context.Context, attempt func(cl *api.Client) error) error
 					continue // every node once before waiting
 				}
 				sinceWait = 0
+			}
+			if time.Since(start) > slowNotice {
+				c.warnOnce("retrying", fmt.Sprintf("Vault at %s does not answer (%s); retrying for up to %v (set --timeout or the timeout option to change that)",
+					c.node(err), shortCause(err), time.Until(deadline).Round(time.Second)))
 			}
 			round := (failures - 1) / int(n)
 			w := min(failureWait<<min(round, 8), failureMaxWait)

@@ -136,6 +136,12 @@ func TestTimeoutFlag(t *testing.T) {
 	if took := time.Since(start); took > 15*time.Second {
 		t.Errorf("list with --timeout 1s against a dead Vault took %v", took)
 	}
+	// Retrying for longer says so once, on stderr.
+	r := h.run("", "--timeout", "3s", "list")
+	h.want(r, 1, "cannot reach Vault at "+dead)
+	if n := strings.Count(r.stderr, "dstack-secrets: warning: Vault at "+dead+" does not answer (dial tcp"); n != 1 {
+		t.Errorf("a 3 s retry against a dead Vault warned %d times, want once: %q", n, r.stderr)
+	}
 	h.want(h.run("", "list", "--timeout", "soon"), 2, "invalid value")
 }
 
