@@ -61,35 +61,32 @@ func (c raftCluster) health(n int) int {
 	return resp.StatusCode
 }
 
-// voters counts the voting members of the Raft configuration.
-func (c raftCluster) voters() int {
-	req, _ := http.NewRequest("GET", c.addrs[c.active()]+"/v1/sys/storage/raft/configuration", nil)
+// tolerates reports whether Raft's autopilot finds the cluster healthy
+// and able to lose a node: every node a voter, alive and caught up.
+func (c raftCluster) tolerates() bool {
+	n := c.active()
+	if n < 0 {
+		return false
+	}
+	req, _ := http.NewRequest("GET", c.addrs[n]+"/v1/sys/storage/raft/autopilot/state", nil)
 	req.Header.Set("X-Vault-Token", c.token)
 	cl := http.Client{Timeout: 2 * time.Second}
 	resp, err := cl.Do(req)
 	if err != nil {
-		return 0
+		return false
 	}
 	defer resp.Body.Close()
 	var body struct {
 		Data struct {
-			Config struct {
-				Servers []struct {
-					Voter bool `json:"voter"`
-				} `json:"servers"`
-			} `json:"config"`
+			Healthy          bool     `json:"healthy"`
+			FailureTolerance int      `json:"failure_tolerance"`
+			Voters           []string `json:"voters"`
 		} `json:"data"`
 	}
 	if json.NewDecoder(resp.Body).Decode(&body) != nil {
-		return 0
+		return false
 	}
-	n := 0
-	for _, s := range body.Data.Config.Servers {
-		if s.Voter {
-			n++
-		}
-	}
-	return n
+	return body.Data.Healthy && body.Data.FailureTolerance >= 1 && len(body.Data.Voters) == 3
 }
 
 // active returns the active node, or -1.
@@ -102,8 +99,8 @@ func (c raftCluster) active() int {
 	return -1
 }
 
-// waitHealthy waits until one node is active, the others are standbys and
-// all three vote.
+// waitHealthy waits until one node is active, the others are standbys, and
+// autopilot finds all three healthy voters.
 func (c raftCluster) waitHealthy(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
@@ -117,12 +114,12 @@ func (c raftCluster) waitHealthy(t *testing.T) {
 				standby++
 			}
 		}
-		if active == 1 && standby == 2 && c.voters() == 3 {
+		if active == 1 && standby == 2 && c.tolerates() {
 			return
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatal("the Vault cluster did not become healthy (1 active, 2 standbys, 3 voters) within 90 s")
+	t.Fatal("the Vault cluster did not become healthy (1 active, 2 standbys, autopilot: 3 healthy voters) within 90 s; see the node logs in $DSTACK_SECRETS_TEST_VAULT_CLUSTER_DIR")
 }
 
 // kill SIGKILLs node n (by the PID in its pid file) and waits until it is gone.

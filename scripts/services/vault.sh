@@ -227,11 +227,17 @@ vault_stop() {
 # DSTACK_SECRETS_TEST_VAULT_CLUSTER_ADDRS lists the nodes' API addresses
 # (comma-separated), DSTACK_SECRETS_TEST_VAULT_CLUSTER_TOKEN is the root token.
 
-# _vault_free_port: prints a port on which nothing listens.
+# _vault_free_port: prints a port on which nothing listens, below the
+# kernel's range of ephemeral ports: a node restarted by a test must find
+# its port free again, not taken by some connection's local port.
 _vault_free_port() {
-  local port try
+  local port try low=32768 _high
+  if [ -r /proc/sys/net/ipv4/ip_local_port_range ]; then
+    read -r low _high < /proc/sys/net/ipv4/ip_local_port_range
+  fi
+  [ "$low" -gt 11000 ] || low=32768
   for try in $(seq 1 50); do
-    port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+    port=$(( 10000 + (RANDOM * 32768 + RANDOM) % (low - 10000) ))
     if _vault_port_free "$port"; then
       printf '%s\n' "$port"
       return 0
