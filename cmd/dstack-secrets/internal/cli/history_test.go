@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/dstackai/dstack-secrets/secrets"
 )
 
 // vaultHarness is a harness whose default project "team" is on the Vault
@@ -157,6 +159,34 @@ func TestCommandName(t *testing.T) {
 	} {
 		if got := CommandName(strings.Fields(args)); got != want {
 			t.Errorf("CommandName(%q) = %q, want %q", args, got, want)
+		}
+	}
+}
+
+// TestCopyBetweenLayouts moves a repository's secrets from the entry
+// layout to the bundle layout and back with copy, byte for byte.
+func TestCopyBetweenLayouts(t *testing.T) {
+	h, prefix := vaultHarness(t, "entry")
+	h.useConfig("default_project: team\nprojects:\n" +
+		"  team:\n    backend: vault\n    options:\n      prefix: " + prefix + "\n" +
+		"  team-bundle:\n    backend: vault\n    options:\n      prefix: " + prefix + "-bundle\n      layout: bundle\n" +
+		"  back:\n    backend: vault\n    options:\n      prefix: " + prefix + "-back\n")
+	want := trickyWithMarker()
+	src := h.openProject("team", nil)
+	if err := secrets.SetMany(context.Background(), src, want, false); err != nil {
+		t.Fatal(err)
+	}
+	h.want(h.run("", "copy", "--to-project", "team-bundle"), 0, "Copied 17 secrets")
+	h.want(h.run("", "copy", "--from-project", "team-bundle", "--to-project", "back"), 0, "Copied 17 secrets")
+	for _, p := range []string{"team-bundle", "back"} {
+		got := h.allOf(p)
+		if len(got) != len(want) {
+			t.Fatalf("%s holds %d secrets, want %d", p, len(got), len(want))
+		}
+		for n, v := range want {
+			if got[n] != v {
+				t.Errorf("%s: %s differs after the copy", p, n)
+			}
 		}
 	}
 }
