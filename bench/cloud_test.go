@@ -20,6 +20,7 @@ import (
 
 	"github.com/dstackai/dstack-secrets/backends/cloud"
 	"github.com/dstackai/dstack-secrets/backends/cloud/cloudtest"
+	"github.com/dstackai/dstack-secrets/backends/vault"
 	"github.com/dstackai/dstack-secrets/bench/internal/seed"
 	"github.com/dstackai/dstack-secrets/secrets"
 )
@@ -250,7 +251,7 @@ func BenchmarkCloudSet(b *testing.B) {
 // BenchmarkCloudVaultGetAll is Vault's read of 100 secrets (KV v2) in the
 // same run, for comparison.
 func BenchmarkCloudVaultGetAll(b *testing.B) {
-	st := vaultStore(b, cloudBenchSecrets)
+	st := vaultStore(b, cloudBenchSecrets, vault.LayoutEntry)
 	ctx := context.Background()
 	b.ResetTimer()
 	for b.Loop() {

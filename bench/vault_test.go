@@ -23,15 +23,16 @@ import (
 
 // openVault opens a Vault store on the server named by
 // DSTACK_SECRETS_TEST_VAULT_ADDR and _TOKEN (scripts/services/vault.sh
-// starts one), under prefix; it skips the benchmark without a server.
-func openVault(b *testing.B, prefix string) secrets.Store {
+// starts one), under prefix, in layout; it skips the benchmark without a
+// server.
+func openVault(b *testing.B, prefix, layout string) secrets.Store {
 	b.Helper()
 	addr, token := os.Getenv("DSTACK_SECRETS_TEST_VAULT_ADDR"), os.Getenv("DSTACK_SECRETS_TEST_VAULT_TOKEN")
 	if addr == "" {
 		b.Skip("no Vault server: set DSTACK_SECRETS_TEST_VAULT_ADDR and _TOKEN (bench/run starts one)")
 	}
 	s, err := vault.Open(context.Background(), scope, vault.Options{
-		Address: addr, Token: token, Mount: "secret", Prefix: prefix,
+		Address: addr, Token: token, Mount: "secret", Prefix: prefix, Layout: layout,
 		Env: secrets.Env{Getenv: func(string) string { return "" }, HomeDir: b.TempDir()},
 	})
 	if err != nil {
@@ -44,16 +45,21 @@ func openVault(b *testing.B, prefix string) secrets.Store {
 // vaultSeeded caches which prefixes hold n secrets already.
 var vaultSeeded = map[string]bool{}
 
-// vaultStore returns a store whose repository holds n secrets.
-func vaultStore(b *testing.B, n int) secrets.Store {
+// vaultStore returns a store whose repository holds n secrets in layout,
+// seeded in one batch.
+func vaultStore(b *testing.B, n int, layout string) secrets.Store {
 	prefix := fmt.Sprintf("bench-%d", n)
-	s := openVault(b, prefix)
+	if layout == vault.LayoutBundle {
+		prefix = fmt.Sprintf("bench-bundle-%d", n)
+	}
+	s := openVault(b, prefix, layout)
 	if !vaultSeeded[prefix] {
-		ctx := context.Background()
+		all := make(map[string]string, n)
 		for i := range n {
-			if err := s.Set(ctx, seed.Name(i), seed.Value(i)); err != nil {
-				b.Fatal(err)
-			}
+			all[seed.Name(i)] = seed.Value(i)
+		}
+		if err := secrets.SetMany(context.Background(), s, all, true); err != nil {
+			b.Fatal(err)
 		}
 		vaultSeeded[prefix] = true
 	}
@@ -148,32 +154,84 @@ func vaultOps(b *testing.B, ctx context.Context, s secrets.Store, n int, sequent
 	}
 }
 
-// BenchmarkVault measures, on an open store of a repository holding 100
-// and 1,000 secrets: one Get (the unit), List, GetAll (what run does: one
-// LIST, then reads 16 at a time) and, at 100, the same reads one after
+// BenchmarkVault measures the entry layout (a KV entry per secret) on an
+// open store of a repository holding 100 and 1,000 secrets: one Get (the
+// unit: one read of one single-secret entry), List, GetAll (what run does:
+// one LIST, then reads 16 at a time) and, at 100, the same reads one after
 // another; with the client's and the server's CPU time per operation.
+// (List reads every entry too, so that entries it must leave out, soft-
+// deleted or written by other tools, are left out.)
 func BenchmarkVault(b *testing.B) {
 	ctx := context.Background()
 	for _, n := range []int{100, 1000} {
-		vaultOps(b, ctx, vaultStore(b, n), n, n == 100)
+		vaultOps(b, ctx, vaultStore(b, n, vault.LayoutEntry), n, n == 100)
+	}
+}
+
+// BenchmarkVaultBundle is BenchmarkVault for the bundle layout (all secrets
+// of the repository as the fields of one KV entry): every operation is one
+// read of that entry. Compare its read-all with BenchmarkVault's get-one,
+// one read of a single-secret entry, in the same run.
+func BenchmarkVaultBundle(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{100, 1000} {
+		vaultOps(b, ctx, vaultStore(b, n, vault.LayoutBundle), n, false)
+	}
+}
+
+// BenchmarkVaultAdd measures adding one secret (Create, then Delete to
+// keep the repository as it was) to a repository of 100 secrets in each
+// layout, on an open store: entry is one check for an interrupted batch
+// and one check-and-set write; bundle reads the entry of 100 secrets and
+// writes it back with check-and-set. (Whole processes against `vault kv
+// put`: bench/parts/vault.sh.)
+func BenchmarkVaultAdd(b *testing.B) {
+	ctx := context.Background()
+	for _, layout := range []string{vault.LayoutEntry, vault.LayoutBundle} {
+		s := vaultStore(b, 100, layout)
+		b.Run("layout="+layout+"/n=100/op=add+delete", func(b *testing.B) {
+			m := newCPUMeter()
+			m.start()
+			for b.Loop() {
+				if err := secrets.Create(ctx, s, "BENCH_NEW", "tok_0123456789abcdef0123456789abcdef0123"); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Delete(ctx, "BENCH_NEW"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			m.report(b)
+		})
 	}
 }
 
 // BenchmarkVaultRemote is BenchmarkVault at 100 secrets through a proxy
 // that adds 5 ms before each response, as for a Vault in another data
-// centre: there GetAll's concurrency, not CPU, decides.
+// centre: there GetAll's concurrency, not CPU, decides (and the bundle
+// layout's single read).
 func BenchmarkVaultRemote(b *testing.B) {
-	vaultStore(b, 100) // seeds the repository of 100 under prefix bench-100
 	addr := latencyProxy(b, os.Getenv("DSTACK_SECRETS_TEST_VAULT_ADDR"), 5*time.Millisecond)
-	s, err := vault.Open(context.Background(), scope, vault.Options{
-		Address: addr, Token: os.Getenv("DSTACK_SECRETS_TEST_VAULT_TOKEN"), Mount: "secret", Prefix: "bench-100",
-		Env: secrets.Env{Getenv: func(string) string { return "" }, HomeDir: b.TempDir()},
-	})
-	if err != nil {
-		b.Fatal(err)
+	for _, layout := range []string{vault.LayoutEntry, vault.LayoutBundle} {
+		seeded := vaultStore(b, 100, layout) // seeds the repository of 100
+		prefix := "bench-100"
+		if layout == vault.LayoutBundle {
+			prefix = "bench-bundle-100"
+		}
+		_ = seeded
+		s, err := vault.Open(context.Background(), scope, vault.Options{
+			Address: addr, Token: os.Getenv("DSTACK_SECRETS_TEST_VAULT_TOKEN"), Mount: "secret", Prefix: prefix, Layout: layout,
+			Env: secrets.Env{Getenv: func(string) string { return "" }, HomeDir: b.TempDir()},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { secrets.Close(s) })
+		if layout == vault.LayoutEntry {
+			vaultOps(b, context.Background(), s, 100, true)
+		} else {
+			b.Run("layout=bundle", func(b *testing.B) { vaultOps(b, context.Background(), s, 100, false) })
+		}
 	}
-	b.Cleanup(func() { secrets.Close(s) })
-	vaultOps(b, context.Background(), s, 100, true)
 }
 
 // latencyProxy forwards to target, holding each response for delay.

@@ -121,10 +121,15 @@ var vaultScope = secrets.Scope{Project: "rel", Repository: repoID}
 // from the process environment or home directory.
 func openVault(t *testing.T, srv vaultServer, token, prefix string) secrets.Store {
 	t.Helper()
-	s, err := vault.Open(context.Background(), vaultScope, vault.Options{
-		Address: srv.addr, Token: token, Mount: "secret", Prefix: prefix, KVVersion: 2,
-		Env: secrets.Env{Getenv: func(string) string { return "" }, HomeDir: t.TempDir()},
-	})
+	return openVaultWith(t, srv, vault.Options{Token: token, Prefix: prefix})
+}
+
+// openVaultWith is openVault with more options (layout, timeout).
+func openVaultWith(t *testing.T, srv vaultServer, o vault.Options) secrets.Store {
+	t.Helper()
+	o.Address, o.Mount, o.KVVersion = srv.addr, "secret", 2
+	o.Env = secrets.Env{Getenv: func(string) string { return "" }, HomeDir: t.TempDir()}
+	s, err := vault.Open(context.Background(), vaultScope, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,12 +215,13 @@ func TestVaultConcurrentWriters(t *testing.T) {
 }
 
 // TestVaultKilled kills a Vault server while reads and writes are in
-// flight: every operation fails with a clear ErrUnavailable error by
-// itself, well before the caller's deadline.
+// flight: every operation retries for the store's timeout (3 s here) and
+// then fails with a clear ErrUnavailable error naming the server, well
+// before the caller's deadline.
 func TestVaultKilled(t *testing.T) {
 	srv, cmd := privateVault(t)
 	prefix := "killed"
-	s := openVault(t, srv, srv.token, prefix)
+	s := openVaultWith(t, srv, vault.Options{Token: srv.token, Prefix: prefix, Timeout: 3 * time.Second})
 	ctx := context.Background()
 	for i := range 100 {
 		if err := s.Set(ctx, fmt.Sprintf("K_%03d", i), "value"); err != nil {
@@ -275,11 +281,12 @@ func TestVaultKilled(t *testing.T) {
 	t.Logf("error after the kill: %v", err)
 }
 
-// TestVaultSealed seals a Vault server: every operation fails with
+// TestVaultSealed seals a Vault server: every operation retries for the
+// store's timeout (an operator may unseal it meanwhile), then fails with
 // ErrUnavailable saying it is sealed.
 func TestVaultSealed(t *testing.T) {
 	srv, _ := privateVault(t)
-	s := openVault(t, srv, srv.token, "sealed")
+	s := openVaultWith(t, srv, vault.Options{Token: srv.token, Prefix: "sealed", Timeout: 2 * time.Second})
 	ctx := context.Background()
 	if err := s.Set(ctx, "A", "value"); err != nil {
 		t.Fatal(err)
@@ -429,46 +436,54 @@ func TestVaultSlow(t *testing.T) {
 
 // TestVaultConcurrentAddProcesses runs 16 concurrent workers, each starting
 // `dstack-secrets add` processes one after another against one repository
-// on Vault (16 x 50, or 16 x 200 with -long): every secret is present.
+// on Vault (16 x 50, or 16 x 200 with -long), in both layouts: every
+// secret is present. In the bundle layout all of them write the same KV
+// entry, with check-and-set retries.
 func TestVaultConcurrentAddProcesses(t *testing.T) {
 	srv := sharedVault(t)
-	workers, perWorker := 16, 50
-	if *long {
-		perWorker = 200
-	}
-	s := newSandbox(t)
-	prefix := "reliability-" + randomHex(t)
-	writeFile(t, filepath.Join(s.root, "secrets.yml"), "projects:\n  rel:\n    backend: vault\n    options:\n      address: "+srv.addr+"\n      prefix: "+prefix+"\n", 0o600)
-	s.env = map[string]string{"VAULT_TOKEN": srv.token, "DSTACK_SECRETS_CONFIG": filepath.Join(s.root, "secrets.yml")}
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range perWorker {
-				name := fmt.Sprintf("W%02d_%03d", w, i)
-				if r := s.run("", "add", name, "value of "+name); r.code != 0 {
-					t.Errorf("add %s: exit %d: %s", name, r.code, r.stderr)
+	for _, layout := range []string{vault.LayoutEntry, vault.LayoutBundle} {
+		t.Run(layout, func(t *testing.T) {
+			workers, perWorker := 16, 50
+			if *long {
+				perWorker = 200
+			}
+			s := newSandbox(t)
+			prefix := "reliability-" + randomHex(t)
+			writeFile(t, filepath.Join(s.root, "secrets.yml"), "projects:\n  rel:\n    backend: vault\n    options:\n      address: "+srv.addr+"\n      prefix: "+prefix+"\n      layout: "+layout+"\n", 0o600)
+			s.env = map[string]string{"VAULT_TOKEN": srv.token, "DSTACK_SECRETS_CONFIG": filepath.Join(s.root, "secrets.yml")}
+			start := time.Now()
+			var wg sync.WaitGroup
+			for w := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range perWorker {
+						name := fmt.Sprintf("W%02d_%03d", w, i)
+						if r := s.run("", "add", name, "value of "+name); r.code != 0 {
+							t.Errorf("add %s: exit %d: %s", name, r.code, r.stderr)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			took := time.Since(start)
+			all, err := secrets.GetAll(context.Background(), openVaultWith(t, srv, vault.Options{Token: srv.token, Prefix: prefix, Layout: layout}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lost := 0
+			for w := range workers {
+				for i := range perWorker {
+					name := fmt.Sprintf("W%02d_%03d", w, i)
+					if all[name] != "value of "+name {
+						lost++
+					}
 				}
 			}
-		}()
-	}
-	wg.Wait()
-	all, err := secrets.GetAll(context.Background(), openVault(t, srv, srv.token, prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lost := 0
-	for w := range workers {
-		for i := range perWorker {
-			name := fmt.Sprintf("W%02d_%03d", w, i)
-			if all[name] != "value of "+name {
-				lost++
+			if lost > 0 || len(all) != workers*perWorker {
+				t.Fatalf("%d of %d secrets lost; Vault holds %d", lost, workers*perWorker, len(all))
 			}
-		}
+			t.Logf("layout %s: %d add processes (%d at a time) against Vault in %v; all %d secrets present", layout, workers*perWorker, workers, took.Round(time.Millisecond), len(all))
+		})
 	}
-	if lost > 0 || len(all) != workers*perWorker {
-		t.Fatalf("%d of %d secrets lost; Vault holds %d", lost, workers*perWorker, len(all))
-	}
-	t.Logf("%d add processes (%d at a time) against Vault; all %d secrets present", workers*perWorker, workers, len(all))
 }

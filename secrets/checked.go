@@ -46,8 +46,9 @@ type Locator interface {
 //   - The optional interfaces are always implemented: Creator, BulkGetter
 //     and BatchWriter call the backend's implementation when it has one
 //     (and it does not answer errors.ErrUnsupported), and otherwise the
-//     fallbacks described at Create, GetAll and SetMany. io.Closer closes
-//     the backend once.
+//     fallbacks described at Create, GetAll and SetMany. History forwards
+//     to the backend's, or answers an error wrapping errors.ErrUnsupported
+//     that names the backend. io.Closer closes the backend once.
 //   - Writes (Set, Create, SetMany) refuse names that would take over the
 //     programs that get them (UnsafeName), unless info.AllowUnsafeNames
 //     lists them, and writes that would grow the scope past MaxSecrets
@@ -104,7 +105,10 @@ func (c *checked) ready(ctx context.Context) error {
 	if c.closed.Load() {
 		return fmt.Errorf("%w: the %s store of %v was closed; open it again", ErrClosed, c.backend(), c.info.Scope)
 	}
-	return ctx.Err()
+	if ctx.Err() != nil {
+		return context.Cause(ctx) // says why, e.g. "interrupted by SIGINT"
+	}
+	return nil
 }
 
 func (c *checked) backend() string {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 )
 
 // PromptFunc asks the person at the terminal for a secret input (such as a
@@ -26,15 +27,29 @@ type Env struct {
 	// terminal, in which case backends that need one report how to supply
 	// the input otherwise.
 	Prompt PromptFunc
-	// Warn reports a problem that does not stop the operation (an
-	// unreadable item written by another tool); nil discards it.
-	Warn func(string)
+	// Warn receives warnings a store gives without failing, such as an
+	// entry another tool wrote that List and GetAll skip. A message names
+	// what is affected and never holds a value. Nil discards warnings; the
+	// CLI prints them on standard error as "dstack-secrets: warning: ...".
+	Warn func(message string)
 	// Notice tells the user, once, something they must know even when the
 	// operation succeeds: the file backend calls it when it creates a key
 	// file, with the file's path and how to back it up. Nil means nobody is
 	// told; a program with a user should set it (the CLI prints it on
 	// stderr).
 	Notice func(msg string)
+	// Timeout bounds how long a network backend keeps retrying one
+	// operation against a failing or failing-over server when the
+	// operation's context has no earlier deadline. Zero means the
+	// backend's default (the CLI sets it from --timeout).
+	Timeout time.Duration
+}
+
+// Warning passes message to e.Warn, if it is set.
+func (e Env) Warning(message string) {
+	if e.Warn != nil {
+		e.Warn(message)
+	}
 }
 
 // Value returns the value of the environment variable key through
@@ -176,8 +191,8 @@ func (r *Registry) Open(ctx context.Context, req OpenRequest) (Store, error) {
 	if err := req.Scope.Validate(); err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
 	}
 	b, ok := r.backends[req.Backend]
 	if !ok {
@@ -197,7 +212,10 @@ func CheckOpen(ctx context.Context, scope Scope) error {
 	if err := scope.Validate(); err != nil {
 		return err
 	}
-	return ctx.Err()
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return nil
 }
 
 // validKeys lists the accepted keys of an options map for error messages.

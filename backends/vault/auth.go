@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/vault/api"
 	"github.com/hashicorp/vault/api/auth/approle"
@@ -120,32 +121,57 @@ func readCredentialFile(path string, env secrets.Env) (string, error) {
 	return v, nil
 }
 
+// authenticator logs in: it returns the token to use, how long it lives
+// (0: no expiry known) and whether it can be renewed.
 type authenticator interface {
-	login(ctx context.Context, s *store) error
+	login(ctx context.Context, c *conn) (lease, error)
+	// relogin says whether login can be called again for a fresh token.
+	relogin() bool
+}
+
+// lease is what is known of the token in use.
+type lease struct {
+	ttl       time.Duration // 0: does not expire, or not known
+	renewable bool
+	want      time.Duration // the lifetime to renew for, when longer than ttl
 }
 
 type tokenAuth struct{ token, source string }
 
-func (a tokenAuth) login(_ context.Context, s *store) error {
-	s.client.SetToken(a.token)
-	s.tokenSource = a.source
-	return nil
+func (a tokenAuth) login(_ context.Context, c *conn) (lease, error) {
+	c.setToken(a.token)
+	c.mu.Lock()
+	c.tokenSource = a.source
+	c.mu.Unlock()
+	return lease{}, nil
 }
+
+func (tokenAuth) relogin() bool { return false }
 
 type appRoleAuth struct {
 	auth  *approle.AppRoleAuth
 	mount string
 }
 
-func (a appRoleAuth) login(ctx context.Context, s *store) error {
-	secret, err := s.client.Auth().Login(ctx, a.auth)
+func (a appRoleAuth) login(ctx context.Context, c *conn) (lease, error) {
+	var secret *api.Secret
+	err := c.do(ctx, func(cl *api.Client) error {
+		var err error
+		secret, err = cl.Auth().Login(ctx, a.auth)
+		return err
+	})
 	if err != nil {
-		return s.classify(ctx, err, "AppRole login", "auth/"+a.mount+"/login", `capability "update"`)
+		return lease{}, c.classify(ctx, err, "AppRole login", "auth/"+a.mount+"/login", `capability "update"`)
 	}
 	if secret == nil || secret.Auth == nil || secret.Auth.ClientToken == "" {
-		return fmt.Errorf("%w: AppRole login at %s (auth/%s) returned no token", secrets.ErrAuth, s.addr, a.mount)
+		return lease{}, fmt.Errorf("%w: AppRole login at %s (auth/%s) returned no token", secrets.ErrAuth, c.addr(), a.mount)
 	}
-	s.tokenSource = "AppRole login at auth/" + a.mount
-	s.ownToken = true
-	return nil
+	c.setToken(secret.Auth.ClientToken)
+	c.mu.Lock()
+	c.tokenSource = "AppRole login at auth/" + a.mount
+	c.ownToken = true
+	c.mu.Unlock()
+	return lease{ttl: time.Duration(secret.Auth.LeaseDuration) * time.Second, renewable: secret.Auth.Renewable}, nil
 }
+
+func (appRoleAuth) relogin() bool { return true }

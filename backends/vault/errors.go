@@ -1,56 +1,61 @@
 package vault
 
 import (
-	"bytes"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/vault/api"
 
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
-// checkRetry decides whether a request is retried: on connection errors,
-// 429 and 5xx like the Vault client's default policy, but never for a
-// sealed Vault (retrying cannot help) and never when the context's deadline
-// is closer than the longest backoff wait, so that retries never outlast
-// the caller's context and the real failure is reported in time.
-func (s *store) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	retry, rerr := api.DefaultRetryPolicy(ctx, resp, err)
-	if !retry {
-		return false, rerr
-	}
-	if resp != nil && resp.StatusCode == http.StatusServiceUnavailable && sealedResponse(resp) {
-		return false, nil
-	}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < s.maxWait {
-		return false, nil
-	}
-	if resp != nil {
-		// A nil error makes the client return the last response, and so
-		// Vault's own message, once the retries are used up.
-		return true, nil
-	}
-	return true, rerr
-}
-
-// sealedResponse reports whether a 503 response says Vault is sealed. It
-// leaves the body readable.
-func sealedResponse(resp *http.Response) bool {
-	if resp.Body == nil {
+// connectionError reports whether err is a failure to get an answer from
+// a node (refused or dropped connection, the client's own timeout) rather
+// than a TLS or protocol mistake that retrying cannot fix.
+func connectionError(err error) bool {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
 		return false
 	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(b))
-	return bytes.Contains(b, []byte("Vault is sealed"))
+	cause := ue.Err
+	var unknownCA x509.UnknownAuthorityError
+	var badHost x509.HostnameError
+	var certInvalid x509.CertificateInvalidError
+	var recordErr tls.RecordHeaderError
+	switch {
+	case errors.Is(cause, context.Canceled):
+		return false
+	case errors.As(cause, &unknownCA), errors.As(cause, &badHost), errors.As(cause, &certInvalid), errors.As(cause, &recordErr):
+		return false
+	case strings.Contains(cause.Error(), "certificate"), strings.Contains(cause.Error(), "HTTP response to HTTPS client"), strings.Contains(cause.Error(), "unsupported protocol scheme"):
+		return false
+	}
+	return true
+}
+
+// node names the node an error came from (scheme://host): the one a
+// request was sent or redirected to, which during a failover may differ
+// from the address that was configured.
+func (c *conn) node(err error) string {
+	var re *api.ResponseError
+	var ue *url.Error
+	raw := ""
+	switch {
+	case errors.As(err, &re):
+		raw = re.URL
+	case errors.As(err, &ue):
+		raw = ue.URL
+	}
+	if u, perr := url.Parse(raw); raw != "" && perr == nil && u.Host != "" {
+		return u.Scheme + "://" + u.Host
+	}
+	return c.addr()
 }
 
 // vaultMessages turns Vault's error strings (often multierror text such as
@@ -100,9 +105,14 @@ func isCASMismatch(err error) bool {
 // sentinel and explains the fix. op says what was attempted, path is the
 // API path and capability the capability the operation needs there. The
 // result never holds a response body, a token or a secret value.
-func (s *store) classify(ctx context.Context, err error, op, path, capability string) error {
-	if cerr := ctx.Err(); cerr != nil {
-		return fmt.Errorf("%s at Vault %s: %w", op, s.addr, cerr)
+func (c *conn) classify(ctx context.Context, err error, op, path, capability string) error {
+	addr := c.node(err)
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s at Vault %s: %w", op, addr, context.Cause(ctx))
+	}
+	if errors.Is(err, errCASConflict) {
+		return fmt.Errorf("%w: %s: other writers kept changing %s at Vault %s until the deadline (each attempt lost the check-and-set race); nothing was overwritten, try again",
+			secrets.ErrConflict, op, path, addr)
 	}
 	var re *api.ResponseError
 	if errors.As(err, &re) {
@@ -110,42 +120,45 @@ func (s *store) classify(ctx context.Context, err error, op, path, capability st
 		switch code := re.StatusCode; {
 		case code == http.StatusForbidden && hasMessage(re, "invalid token"):
 			return fmt.Errorf("%w: %s: Vault at %s rejected the token from %s as invalid or expired; log in again (`vault login`), set a fresh VAULT_TOKEN, or check the AppRole settings",
-				secrets.ErrAuth, op, s.addr, s.tokenSource)
+				secrets.ErrAuth, op, addr, c.source())
 		case code == http.StatusForbidden && strings.HasPrefix(path, "auth/") && strings.HasSuffix(path, "/login"):
 			// Login endpoints need no token: a 403 means no such auth method.
 			return fmt.Errorf("%w: %s: Vault at %s refused %s (%s): is the AppRole auth method enabled at %s? Enable it with `vault auth enable -path=%s approle` or fix the approle_mount option",
-				secrets.ErrInvalidConfig, op, s.addr, path, orStatus(msg, code), strings.TrimSuffix(path, "/login"), strings.TrimSuffix(strings.TrimPrefix(path, "auth/"), "/login"))
+				secrets.ErrInvalidConfig, op, addr, path, orStatus(msg, code), strings.TrimSuffix(path, "/login"), strings.TrimSuffix(strings.TrimPrefix(path, "auth/"), "/login"))
 		case code == http.StatusForbidden:
 			return fmt.Errorf("%w: %s: Vault at %s denied access to %s: the policies of the token (from %s) lack the %s on that path; ask a Vault administrator to grant it (the vault backend's package documentation has example policies)",
-				secrets.ErrPermission, op, s.addr, path, s.tokenSource, capability)
+				secrets.ErrPermission, op, addr, path, c.source(), capability)
 		case code == http.StatusServiceUnavailable && hasMessage(re, "Vault is sealed"):
 			return fmt.Errorf("%w: %s: Vault at %s is sealed, so nothing can be read or written until an operator unseals it (`vault operator unseal`)",
-				secrets.ErrUnavailable, op, s.addr)
+				secrets.ErrUnavailable, op, addr)
 		case code == http.StatusNotFound && hasMessage(re, "no handler for route"):
 			return fmt.Errorf("%w: %s: no secrets engine is mounted at %q on Vault %s; enable KV there with `vault secrets enable -path=%s kv-v2` or fix the mount option",
-				secrets.ErrInvalidConfig, op, s.mount, s.addr, s.mount)
+				secrets.ErrInvalidConfig, op, c.mount, addr, c.mount)
 		case code == http.StatusBadRequest && (hasMessage(re, "invalid role or secret ID") || hasMessage(re, "invalid role ID") || hasMessage(re, "invalid secret id")):
 			return fmt.Errorf("%w: %s at Vault %s: %s; check the role id and secret id (%s, %s, role_id_file, secret_id_file)",
-				secrets.ErrAuth, op, s.addr, msg, RoleIDEnvVar, SecretIDEnvVar)
+				secrets.ErrAuth, op, addr, msg, RoleIDEnvVar, SecretIDEnvVar)
 		case hasMessage(re, "Invalid path for a versioned K/V secrets engine"):
 			return fmt.Errorf("%w: %s: mount %q on Vault %s is KV version 2 but the store uses version 1 paths; remove the kv_version option or set it to 2",
-				secrets.ErrInvalidConfig, op, s.mount, s.addr)
+				secrets.ErrInvalidConfig, op, c.mount, addr)
 		case code == http.StatusBadRequest && hasMessage(re, "HTTP request to an HTTPS server"):
-			return fmt.Errorf("%w: %s: Vault at %s speaks TLS: use an https:// address", secrets.ErrInvalidConfig, op, s.addr)
+			return fmt.Errorf("%w: %s: Vault at %s speaks TLS: use an https:// address", secrets.ErrInvalidConfig, op, addr)
 		case code == http.StatusTooManyRequests || code >= 500:
-			return fmt.Errorf("%w: %s: Vault at %s failed with HTTP %d (%s) after retries; try again later or ask its operator",
-				secrets.ErrUnavailable, op, s.addr, code, orStatus(msg, code))
+			return fmt.Errorf("%w: %s: Vault at %s failed with HTTP %d (%s), retried until the deadline; try again later, raise --timeout, or ask its operator",
+				secrets.ErrUnavailable, op, addr, code, orStatus(msg, code))
 		default:
-			return fmt.Errorf("%s: Vault at %s answered HTTP %d for %s: %s", op, s.addr, code, path, orStatus(msg, code))
+			return fmt.Errorf("%s: Vault at %s answered HTTP %d for %s: %s", op, addr, code, path, orStatus(msg, code))
 		}
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		// The client's own timeout (VAULT_CLIENT_TIMEOUT), not the caller's.
-		return fmt.Errorf("%w: %s: Vault at %s did not answer in time (VAULT_CLIENT_TIMEOUT); check that it is healthy", secrets.ErrUnavailable, op, s.addr)
+		return fmt.Errorf("%w: %s: Vault at %s did not answer in time (VAULT_CLIENT_TIMEOUT); check that it is healthy", secrets.ErrUnavailable, op, addr)
+	}
+	if errors.Is(err, errors.ErrUnsupported) || errors.Is(err, secrets.ErrNotFound) || errors.Is(err, secrets.ErrExists) || errors.Is(err, secrets.ErrConflict) {
+		return err
 	}
 	var ue *url.Error
 	if !errors.As(err, &ue) {
-		return fmt.Errorf("%s: Vault at %s: %s", op, s.addr, redactURL(err.Error()))
+		return fmt.Errorf("%s: Vault at %s: %s", op, addr, redactURL(err.Error()))
 	}
 	cause := ue.Err
 	hint := "check the address (the address option or VAULT_ADDR) and that the server is running"
@@ -159,7 +172,7 @@ func (s *store) classify(ctx context.Context, err error, op, path, capability st
 	case strings.Contains(cause.Error(), "server gave HTTP response to HTTPS client"):
 		hint = "the server speaks plain HTTP: use an http:// address"
 	}
-	return fmt.Errorf("%w: %s: cannot reach Vault at %s: %s; %s", secrets.ErrUnavailable, op, s.addr, redactURL(cause.Error()), hint)
+	return fmt.Errorf("%w: %s: cannot reach Vault at %s: %s; %s", secrets.ErrUnavailable, op, addr, redactURL(cause.Error()), hint)
 }
 
 func orStatus(msg string, code int) string {

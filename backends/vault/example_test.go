@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"time"
 
 	"github.com/dstackai/dstack-secrets/backends/vault"
 	"github.com/dstackai/dstack-secrets/secrets"
@@ -38,4 +39,30 @@ func ExampleOpen() {
 		log.Fatal(err)
 	}
 	fmt.Println(len(all), "secrets")
+}
+
+// Keep all secrets of a repository in one KV v2 entry (layout bundle):
+// reading all of them, as `dstack-secrets run` does, is one request, and
+// an import is one atomic write. On a cluster without a load balancer,
+// list its nodes; operations retry across them for up to Timeout.
+func ExampleOpen_bundle() {
+	ctx := context.Background()
+	repo := secrets.Scope{Project: "team", Repository: "github.com/org/app"}
+	st, err := vault.Open(ctx, repo, vault.Options{
+		Addresses: []string{"https://vault-1:8200", "https://vault-2:8200", "https://vault-3:8200"},
+		Layout:    vault.LayoutBundle, // secrets are the fields of secret/dstack/team/github.com/org/app
+		Timeout:   time.Minute,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer secrets.Close(st)
+	if err := secrets.SetMany(ctx, st, map[string]string{"DB_URL": "postgres://...", "API_TOKEN": "s3cr3t"}, true); err != nil {
+		log.Fatal(err)
+	}
+	versions, err := secrets.Versions(ctx, st, "API_TOKEN")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(versions), "versions of API_TOKEN")
 }

@@ -184,7 +184,7 @@ func TestForeignEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := st.Get(ctx(t), "OTHER")
-	if !errors.Is(err, secrets.ErrCorrupt) || !strings.Contains(err.Error(), "vault kv put -mount=secret "+prefix+"/proj/github.com/org/repo/OTHER value=") {
+	if !errors.Is(err, secrets.ErrCorrupt) || !strings.Contains(err.Error(), "vault kv patch -mount=secret "+prefix+"/proj/github.com/org/repo/OTHER value=") {
 		t.Fatalf("Get of an entry without a value field: got %v, want secrets.ErrCorrupt saying how to rewrite it", err)
 	}
 	if strings.Contains(err.Error(), `"p"`) {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/hashicorp/vault/api"
+
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
@@ -71,7 +73,11 @@ func (s *store) Repositories(ctx context.Context) (map[string]int, error) {
 			return
 		}
 		p := listBase + "/" + rel
-		sec, err := s.client.Logical().ListWithContext(ctx, strings.TrimSuffix(p, "/"))
+		var sec *api.Secret
+		err := s.do(ctx, func(cl *api.Client) (err error) {
+			sec, err = cl.Logical().ListWithContext(ctx, strings.TrimSuffix(p, "/"))
+			return err
+		})
 		<-sem
 		if err != nil {
 			fail(s.classify(ctx, err, "list the repositories of project "+s.scope.Project, p, `capability "list"`))

@@ -5,44 +5,36 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/vault/api"
 
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
-// store is the store of one scope on a KV v1 or v2 mount. Open returns it
-// behind secrets.Wrap, which validates names and values, checks the
+// store is the store of one scope in the entry layout: every secret is a
+// KV entry of its own, field "value", on a KV v1 or v2 mount. Open returns
+// it behind secrets.Wrap, which validates names and values, checks the
 // context and writes the not-found and already-exists messages (with
 // Locate); the methods here only talk to Vault.
 type store struct {
-	client      *api.Client
-	kv1         *api.KVv1
-	kv2         *api.KVv2
-	auth        authenticator
-	scope       secrets.Scope
-	addr        string
-	mount       string
-	base        string // <prefix>/<project>/<repository path>
-	version     int    // 1 or 2 once opened
-	maxWait     time.Duration
-	tokenSource string
-	ownToken    bool
+	*conn
+	scope secrets.Scope
+	base  string // <prefix>/<project>/<repository path>
 }
 
 var (
-	_ secrets.Store   = (*store)(nil)
-	_ secrets.Creator = (*store)(nil)
-	_ secrets.Locator = (*store)(nil)
-	_ io.Closer       = (*store)(nil)
+	_ secrets.Store       = (*store)(nil)
+	_ secrets.Creator     = (*store)(nil)
+	_ secrets.BulkGetter  = (*store)(nil)
+	_ secrets.BatchWriter = (*store)(nil)
+	_ secrets.History     = (*store)(nil)
+	_ secrets.Locator     = (*store)(nil)
+	_ io.Closer           = (*store)(nil)
 )
 
-func (s *store) login(ctx context.Context) error {
-	return s.auth.login(ctx, s)
-}
+// valueField is the field of an entry that holds the secret's value.
+const valueField = "value"
 
 // secretPath is name's path inside the mount, as the KV helpers and
 // `vault kv get -mount=<mount>` take it.
@@ -50,273 +42,274 @@ func (s *store) secretPath(name string) string {
 	return s.base + "/" + name
 }
 
-// dataPath is the API path that holds name's value, for messages.
-func (s *store) dataPath(name string) string {
-	if s.version == 2 {
-		return s.mount + "/data/" + s.secretPath(name)
-	}
-	return s.mount + "/" + s.secretPath(name)
-}
-
-// metaPath is the KV v2 metadata API path of name, for messages.
-func (s *store) metaPath(name string) string {
-	return s.mount + "/metadata/" + s.secretPath(name)
+// Locate implements secrets.Locator: the server and name's path as
+// `vault kv get` shows it, <mount>/<prefix>/<project>/<repository>/<NAME>.
+func (s *store) Locate(name string) string {
+	return "Vault " + s.addr() + ", " + s.mount + "/" + s.secretPath(name)
 }
 
 // listPath is the API path listed for the scope's names.
 func (s *store) listPath() string {
 	if s.version == 2 {
-		return s.mount + "/metadata/" + s.base
+		return s.metaPath(s.base)
 	}
-	return s.mount + "/" + s.base
+	return s.dataPath(s.base)
 }
 
-// Locate implements secrets.Locator: the server and name's path as
-// `vault kv get` shows it, <mount>/<prefix>/<project>/<repository>/<NAME>.
-func (s *store) Locate(name string) string {
-	return "Vault " + s.addr + ", " + s.mount + "/" + s.secretPath(name)
-}
-
-// List returns the names of the scope's secrets. There is no typed KV
-// helper for LIST, so it goes through the logical API.
-func (s *store) List(ctx context.Context) ([]string, error) {
+// listKeys lists the entries of the repository's folder: the names of
+// secret entries and whether an intent record is among them. Sub-folders
+// (nested repositories) are left out; so are entries whose names are not
+// valid secret names, with a warning.
+func (s *store) listKeys(ctx context.Context) (names []string, intent bool, err error) {
+	var sec *api.Secret
 	p := s.listPath()
-	sec, err := s.client.Logical().ListWithContext(ctx, p)
+	err = s.do(ctx, func(cl *api.Client) (err error) {
+		sec, err = cl.Logical().ListWithContext(ctx, p)
+		return err
+	})
 	if err != nil {
-		return nil, s.classify(ctx, err, "list secrets", p+"/", `capability "list"`)
+		return nil, false, s.classify(ctx, err, "list secrets", p+"/", `capability "list"`)
 	}
 	if sec == nil || sec.Data == nil {
-		return nil, nil
+		return nil, false, nil
 	}
 	keys, _ := sec.Data["keys"].([]any)
-	names := make([]string, 0, len(keys))
 	for _, k := range keys {
-		// Folders (ending in '/') are nested repositories, not secrets.
-		if name, ok := k.(string); ok && !strings.HasSuffix(name, "/") {
+		name, _ := k.(string)
+		switch {
+		case name == "" || strings.HasSuffix(name, "/"):
+		case name == intentName:
+			intent = true
+		case secrets.ValidateName(name) != nil:
+			s.warnOnce(name, fmt.Sprintf("skipped the Vault entry %s/%s: %q is not a valid secret name (another tool wrote it)", s.mount, s.secretPath(name), name))
+		default:
 			names = append(names, name)
 		}
 	}
-	return names, nil
+	return names, intent, nil
+}
+
+// List returns the names of the scope's secrets. It reads every entry, as
+// GetAll does, so that soft-deleted entries and entries without a string
+// "value" field (written by other tools) are left out as Get leaves them
+// out.
+func (s *store) List(ctx context.Context) ([]string, error) {
+	all, err := s.GetAll(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return secrets.SortedNames(all), nil
+}
+
+// GetAll implements secrets.BulkGetter: one LIST, then every entry read
+// with at most MaxConcurrentReads requests in flight. Soft-deleted entries
+// are left out; entries without a string "value" field are left out with a
+// warning. While an import or copy is being written (an intent record
+// exists), its secrets are read as they were before it; an interrupted
+// one is rolled back first.
+func (s *store) GetAll(ctx context.Context) (map[string]string, error) {
+	names, hasIntent, err := s.listKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var pending *intent
+	if hasIntent && s.version == 2 {
+		if pending, err = s.pendingIntent(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return secrets.ReadConcurrently(ctx, names, MaxConcurrentReads, func(ctx context.Context, name string) (string, bool, error) {
+		version := 0
+		if pending != nil {
+			if prev, ok := pending.names[name]; ok {
+				if !prev.live {
+					return "", false, nil // new in the unfinished batch
+				}
+				version = prev.version
+			}
+		}
+		e, err := s.readEntry(ctx, name, version)
+		if err != nil || !e.live {
+			return "", false, err
+		}
+		v, ok := s.usable(name, e)
+		return v, ok, nil
+	})
+}
+
+// usable returns the value of a live entry, or warns that the entry is
+// skipped because another tool wrote it without a string "value" field.
+func (s *store) usable(name string, e entry) (string, bool) {
+	v, ok := e.data[valueField].(string)
+	switch {
+	case !ok:
+		s.warnOnce(name, fmt.Sprintf("skipped %s: the Vault entry %s/%s has no string field \"value\" (another tool wrote it); `dstack-secrets get %s` says how to fix it", name, s.mount, s.secretPath(name), name))
+	case secrets.ValidateValue(v) != nil:
+		s.warnOnce(name, fmt.Sprintf("skipped %s: the field \"value\" of the Vault entry %s/%s cannot be a secret: %v", name, s.mount, s.secretPath(name), secrets.ValidateValue(v)))
+		ok = false
+	}
+	return v, ok
+}
+
+// readEntry reads name's entry (version 0: the current one), retrying.
+func (s *store) readEntry(ctx context.Context, name string, version int) (entry, error) {
+	var e entry
+	p := s.secretPath(name)
+	err := s.do(ctx, func(cl *api.Client) (err error) {
+		e, err = s.read(ctx, cl, p, version)
+		return err
+	})
+	if err != nil {
+		return entry{}, s.classify(ctx, err, "read secret "+name, s.dataPath(p), `capability "read"`)
+	}
+	return e, nil
 }
 
 // Get returns the value of name.
 func (s *store) Get(ctx context.Context, name string) (string, error) {
-	v, ok, err := s.read(ctx, name)
+	e, err := s.readEntry(ctx, name, 0)
 	if err != nil {
 		return "", err
 	}
-	if !ok {
+	if !e.live {
+		// Missing, or its latest KV v2 version is deleted or destroyed.
 		return "", secrets.ErrNotFound
+	}
+	v, ok := e.data[valueField].(string)
+	if !ok {
+		return "", fmt.Errorf("%w: the Vault entry %s/%s has no string field \"value\", so it was not written by dstack-secrets; rewrite it with `vault kv patch -mount=%s %s value=...` (which keeps its other fields) or remove it",
+			secrets.ErrCorrupt, s.mount, s.secretPath(name), s.mount, s.secretPath(name))
 	}
 	return v, nil
 }
 
-// read reads name's current value; ok is false when it does not exist (or
-// its latest KV v2 version is deleted or destroyed).
-func (s *store) read(ctx context.Context, name string) (value string, ok bool, err error) {
-	var sec *api.KVSecret
-	if s.version == 2 {
-		sec, err = s.kv2.Get(ctx, s.secretPath(name))
-	} else {
-		sec, err = s.kv1.Get(ctx, s.secretPath(name))
-	}
-	switch {
-	case errors.Is(err, api.ErrSecretNotFound):
-		return "", false, nil
-	case err != nil:
-		return "", false, s.classify(ctx, err, "read secret "+name, s.dataPath(name), `capability "read"`)
-	case sec.Data == nil:
-		// KV v2: the latest version is soft-deleted or destroyed (its
-		// metadata remains). KV v1: a 404 that carried only warnings.
-		return "", false, nil
-	}
-	v, isString := sec.Data["value"].(string)
-	if !isString {
-		return "", false, fmt.Errorf("%w: the Vault entry %s/%s has no string field \"value\", so it was not written by dstack-secrets; rewrite it with `vault kv put -mount=%s %s value=...` or remove it",
-			secrets.ErrCorrupt, s.mount, s.secretPath(name), s.mount, s.secretPath(name))
-	}
-	return v, true, nil
-}
-
-// Set stores value under name. On KV v2 it writes a new version; on a mount
-// that requires check-and-set it writes with cas set to the version it read.
+// Set stores value under name. The entry's other fields (written by other
+// tools) are kept: Set reads the entry and writes it back with the new
+// value, on KV v2 with check-and-set, retrying when another writer got in
+// between. On KV v2 the previous value stays in the version history.
 func (s *store) Set(ctx context.Context, name, value string) error {
-	err := s.write(ctx, name, value, -1)
-	if s.version == 2 && isVaultError(err, 400, "check-and-set parameter required") {
-		var m meta
-		if m, err = s.metadata(ctx, name); err != nil {
+	if err := s.settle(ctx); err != nil {
+		return err
+	}
+	p := s.secretPath(name)
+	maybeApplied := false
+	err := s.do(ctx, func(cl *api.Client) error {
+		e, err := s.read(ctx, cl, p, 0)
+		if err != nil {
 			return err
 		}
-		err = s.write(ctx, name, value, m.version)
-		if isCASMismatch(err) {
-			return fmt.Errorf("%w: %q in %v was changed by another writer while it was being set; nothing was overwritten, try again", secrets.ErrConflict, name, s.scope)
+		if maybeApplied && e.live && e.data[valueField] == value {
+			return nil // the earlier attempt was applied before its answer was lost
 		}
-	}
+		_, err = s.write(ctx, cl, p, withValue(e, value), e.version)
+		maybeApplied = maybeApplied || retryable(err)
+		return err
+	})
 	if err != nil {
-		return s.classify(ctx, err, "write secret "+name, s.dataPath(name), `capabilities "create" and "update"`)
+		return s.classify(ctx, err, "write secret "+name, s.dataPath(p), `capabilities "create", "read" and "update"`)
 	}
 	return nil
 }
 
-// write writes name's value, with check-and-set when cas >= 0 (KV v2). The
-// error is Vault's, unclassified.
-func (s *store) write(ctx context.Context, name, value string, cas int) error {
-	data := map[string]any{"value": value}
-	if s.version != 2 {
-		return s.kv1.Put(ctx, s.secretPath(name), data)
+// withValue returns e's fields (none when e is not live) with value set.
+func withValue(e entry, value string) map[string]any {
+	var data map[string]any
+	if e.live {
+		data = copyFields(e.data)
+	} else {
+		data = map[string]any{}
 	}
-	var opts []api.KVOption
-	if cas >= 0 {
-		opts = append(opts, api.WithCheckAndSet(cas))
-	}
-	_, err := s.kv2.Put(ctx, s.secretPath(name), data, opts...)
-	if errors.Is(err, api.ErrSecretNotFound) {
-		// The helper's way of saying that Vault accepted the write but
-		// answered without the new version's metadata.
-		return nil
-	}
-	return err
+	data[valueField] = value
+	return data
 }
 
 // Create stores value under name only if name does not exist, atomically:
 // it writes with check-and-set cas=0, which Vault refuses when the name has
-// a version already. KV v1 has no check-and-set: there Create answers an
-// error wrapping errors.ErrUnsupported, and the store returned by Open
-// falls back to a read followed by a write.
+// a version already. A name whose latest version is deleted, or whose
+// entry another tool wrote without a "value" field, does not exist for
+// the store: Create takes it over (keeping the other fields), still with
+// check-and-set. A retried Create that finds its own value (the first
+// attempt was applied but its answer lost) succeeds. KV v1 has no
+// check-and-set: there Create answers an error wrapping
+// errors.ErrUnsupported, and the store returned by Open falls back to a
+// read followed by a write.
 func (s *store) Create(ctx context.Context, name, value string) error {
 	if s.version != 2 {
 		return fmt.Errorf("vault: mount %q is KV version 1, which cannot create atomically: %w", s.mount, errors.ErrUnsupported)
 	}
-	err := s.write(ctx, name, value, 0)
-	if isCASMismatch(err) {
-		// The name has metadata. If its latest version is deleted (a `vault
-		// kv delete` by hand), the secret does not exist for us: take the
-		// name over, still with check-and-set.
-		m, merr := s.metadata(ctx, name)
-		if merr != nil {
-			return merr
+	if err := s.settle(ctx); err != nil {
+		return err
+	}
+	p := s.secretPath(name)
+	first, maybeApplied := true, false
+	err := s.do(ctx, func(cl *api.Client) error {
+		if first {
+			// The common case costs one request.
+			first = false
+			_, err := s.write(ctx, cl, p, map[string]any{valueField: value}, 0)
+			maybeApplied = retryable(err)
+			if !errors.Is(err, errCASConflict) {
+				return err
+			}
 		}
-		if m.found && !m.live {
-			err = s.write(ctx, name, value, m.version)
-		}
-		if isCASMismatch(err) {
-			return secrets.ErrExists
-		}
-	}
-	if err != nil {
-		return s.classify(ctx, err, "create secret "+name, s.dataPath(name), `capability "create"`)
-	}
-	return nil
-}
-
-// meta is what the store needs of a name's KV v2 metadata.
-type meta struct {
-	version int  // the current version number
-	live    bool // that version is neither deleted nor destroyed
-	found   bool // the name has metadata at all
-}
-
-// metadata reads name's KV v2 metadata.
-func (s *store) metadata(ctx context.Context, name string) (meta, error) {
-	md, err := s.kv2.GetMetadata(ctx, s.secretPath(name))
-	switch {
-	case errors.Is(err, api.ErrSecretNotFound):
-		return meta{}, nil
-	case err != nil:
-		return meta{}, s.classify(ctx, err, "read metadata of secret "+name, s.metaPath(name), `capability "read"`)
-	}
-	m := meta{version: md.CurrentVersion, live: true, found: true}
-	if v, ok := md.Versions[strconv.Itoa(md.CurrentVersion)]; ok {
-		// A deletion time in the future is a scheduled deletion
-		// (delete_version_after): the version is live until then.
-		deleted := !v.DeletionTime.IsZero() && !v.DeletionTime.After(time.Now())
-		m.live = !deleted && !v.Destroyed
-	}
-	return m, nil
-}
-
-// Delete removes name. On KV v2 it deletes the metadata and with it every
-// version.
-func (s *store) Delete(ctx context.Context, name string) error {
-	if s.version == 2 {
-		m, err := s.metadata(ctx, name)
+		e, err := s.read(ctx, cl, p, 0)
 		if err != nil {
 			return err
 		}
-		if !m.found {
-			return secrets.ErrNotFound
+		if v, ok := e.data[valueField].(string); e.live && ok {
+			if maybeApplied && v == value {
+				return nil
+			}
+			return secrets.ErrExists
 		}
-		if err := s.kv2.DeleteMetadata(ctx, s.secretPath(name)); err != nil {
-			return s.classify(ctx, err, "delete secret "+name, s.metaPath(name), `capability "delete"`)
-		}
-		return nil
+		_, err = s.write(ctx, cl, p, withValue(e, value), e.version)
+		maybeApplied = maybeApplied || retryable(err)
+		return err
+	})
+	if err != nil && !errors.Is(err, secrets.ErrExists) {
+		return s.classify(ctx, err, "create secret "+name, s.dataPath(p), `capabilities "create" and "read"`)
 	}
-	_, ok, err := s.read(ctx, name)
-	if err != nil {
+	return err
+}
+
+// Delete removes name. On KV v2 it deletes the metadata and with it every
+// version, unless the entry has fields other tools wrote: then only the
+// "value" field is removed (a new version without it).
+func (s *store) Delete(ctx context.Context, name string) error {
+	if err := s.settle(ctx); err != nil {
 		return err
 	}
-	if !ok {
-		return secrets.ErrNotFound
-	}
-	if err := s.kv1.Delete(ctx, s.secretPath(name)); err != nil {
-		return s.classify(ctx, err, "delete secret "+name, s.dataPath(name), `capability "delete"`)
-	}
-	return nil
-}
-
-// Close revokes the token obtained by an AppRole login. It never revokes a
-// token the user supplied. (The store returned by Open calls it once.)
-func (s *store) Close() error {
-	if !s.ownToken {
-		return nil
-	}
-	s.ownToken = false
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.client.Auth().Token().RevokeSelfWithContext(ctx, "")
-	s.client.ClearToken()
-	if err != nil {
-		return s.classify(ctx, err, "revoke the AppRole login token", "auth/token/revoke-self", `capability "update"`)
-	}
-	return nil
-}
-
-// detectVersion asks Vault which KV version the mount is, as `vault kv`
-// does.
-func (s *store) detectVersion(ctx context.Context) (int, error) {
-	p := "sys/internal/ui/mounts/" + s.mount
-	sec, err := s.client.Logical().ReadWithContext(ctx, p)
-	if err != nil {
-		var re *api.ResponseError
-		if errors.As(err, &re) && re.StatusCode == 403 && ctx.Err() == nil {
-			// Either the mount is missing or not visible to the token, or
-			// the token itself is invalid: ask Vault about the token.
-			if _, lerr := s.client.Auth().Token().LookupSelfWithContext(ctx); lerr != nil {
-				if cerr := s.classify(ctx, lerr, "look up the token", "auth/token/lookup-self", `capability "read"`); errors.Is(cerr, secrets.ErrAuth) || errors.Is(cerr, secrets.ErrUnavailable) || ctx.Err() != nil {
-					return 0, cerr
-				}
+	p := s.secretPath(name)
+	maybeApplied := false
+	err := s.do(ctx, func(cl *api.Client) error {
+		e, err := s.read(ctx, cl, p, 0)
+		if err != nil {
+			return err
+		}
+		if _, ok := e.data[valueField].(string); !e.live || !ok {
+			if maybeApplied {
+				return nil
 			}
-			return 0, fmt.Errorf("%w: no KV mount %q is visible at Vault %s: it does not exist, or the token (from %s) may use no path under it. Enable one with `vault secrets enable -path=%s kv-v2`, have an administrator grant access, or fix the mount option",
-				secrets.ErrInvalidConfig, s.mount, s.addr, s.tokenSource, s.mount)
+			return secrets.ErrNotFound
 		}
-		return 0, s.classify(ctx, err, "find the KV version of mount "+s.mount, p, `capability "read"`)
-	}
-	if sec == nil || sec.Data == nil {
-		return 1, nil // a Vault too old to have the endpoint has only KV v1
-	}
-	typ, _ := sec.Data["type"].(string)
-	if mp, _ := sec.Data["path"].(string); mp != "" && strings.Trim(mp, "/") != s.mount {
-		return 0, fmt.Errorf("%w: mount %q is a path inside the %s mount %q at Vault %s; set mount: %s and put the rest of the path in prefix",
-			secrets.ErrInvalidConfig, s.mount, typ, strings.Trim(mp, "/"), s.addr, strings.Trim(mp, "/"))
-	}
-	if typ != "kv" && typ != "generic" {
-		return 0, fmt.Errorf("%w: mount %q at Vault %s is a %q secrets engine, not KV; point the mount option at a KV mount or enable one with `vault secrets enable -path=<path> kv-v2`",
-			secrets.ErrInvalidConfig, s.mount, s.addr, typ)
-	}
-	if opts, ok := sec.Data["options"].(map[string]any); ok {
-		if v, _ := opts["version"].(string); v == "2" {
-			return 2, nil
+		if len(e.data) > 1 {
+			data := copyFields(e.data)
+			delete(data, valueField)
+			_, err = s.write(ctx, cl, p, data, e.version)
+		} else if s.version == 2 {
+			_, err = cl.Logical().DeleteWithContext(ctx, s.metaPath(p))
+		} else {
+			_, err = cl.Logical().DeleteWithContext(ctx, s.dataPath(p))
 		}
+		maybeApplied = maybeApplied || retryable(err)
+		return err
+	})
+	if err != nil && !errors.Is(err, secrets.ErrNotFound) {
+		path := s.dataPath(p)
+		if s.version == 2 {
+			path = s.metaPath(p)
+		}
+		return s.classify(ctx, err, "delete secret "+name, path, `capabilities "read" and "delete"`)
 	}
-	return 1, nil
+	return err
 }

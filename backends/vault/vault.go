@@ -2,17 +2,9 @@ package vault
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
-	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/hashicorp/go-cleanhttp"
-	"github.com/hashicorp/go-retryablehttp"
-	"github.com/hashicorp/vault/api"
 
 	"github.com/dstackai/dstack-secrets/secrets"
 )
@@ -26,6 +18,10 @@ const (
 	DefaultPrefix       = "dstack"
 	DefaultAppRoleMount = "approle"
 	DefaultAddress      = "https://127.0.0.1:8200"
+	// DefaultTimeout bounds how long one operation keeps retrying a
+	// failing or failing-over Vault when neither its context nor
+	// Options.Timeout nor secrets.Env.Timeout sets a shorter bound.
+	DefaultTimeout = 30 * time.Second
 )
 
 // Environment variables read besides Vault's own VAULT_* variables.
@@ -36,9 +32,9 @@ const (
 	SecretIDEnvVar = "DSTACK_SECRETS_VAULT_SECRET_ID"
 )
 
-// MaxConcurrentReads is how many reads GetAll keeps in flight at once (the
-// shared fallback of secrets.Wrap); the HTTP transport keeps as many
-// idle connections.
+// MaxConcurrentReads is how many reads a store keeps in flight at once
+// when it reads every secret of a repository in the entry layout; the HTTP
+// transport keeps as many idle connections.
 const MaxConcurrentReads = secrets.MaxConcurrentReads
 
 // localRepoSegment is the first path segment of local-only repositories.
@@ -50,6 +46,16 @@ const (
 	AuthAppRole = "approle"
 )
 
+// Layouts of Options.Layout.
+const (
+	// LayoutEntry keeps every secret in a KV entry of its own,
+	// <mount>/<prefix>/<project>/<repository>/<NAME>, field "value".
+	LayoutEntry = "entry"
+	// LayoutBundle keeps all secrets of a repository as the fields of one
+	// KV v2 entry, <mount>/<prefix>/<project>/<repository>.
+	LayoutBundle = "bundle"
+)
+
 // Options configure the Vault backend. In the project configuration they
 // are written in snake case under options: (see the package documentation).
 // Empty fields take their value from the environment as the vault CLI does,
@@ -57,6 +63,20 @@ const (
 type Options struct {
 	// Address is the Vault server URL, e.g. https://vault.example.com:8200.
 	Address string `yaml:"address"`
+	// Addresses lists the nodes of a Vault cluster without a load
+	// balancer in front; requests go to the first that answers, and a
+	// failing node makes the store try the next. Give Address or
+	// Addresses, not both.
+	Addresses []string `yaml:"addresses"`
+	// Layout is how secrets are kept: LayoutEntry ("entry", the default)
+	// or LayoutBundle ("bundle", KV v2 only). See the package
+	// documentation for the trade-off.
+	Layout string `yaml:"layout"`
+	// Timeout bounds how long one operation keeps retrying a failing or
+	// failing-over Vault (e.g. 30s) when its context has no earlier
+	// deadline; secrets.Env.Timeout (the CLI's --timeout) overrides it.
+	// Zero means DefaultTimeout.
+	Timeout time.Duration `yaml:"timeout"`
 	// Mount is the path of the KV secrets engine; default "secret".
 	Mount string `yaml:"mount"`
 	// Prefix is the path inside the mount under which projects live;
@@ -113,7 +133,7 @@ type Options struct {
 func (o *Options) SetEnv(env secrets.Env) { o.Env = env }
 
 // summary is the one-line description of the backend in the registry.
-const summary = "HashiCorp Vault KV (v2 or v1), one entry per secret under <mount>/<prefix>/<project>/<repository>/"
+const summary = "HashiCorp Vault KV, one entry per secret (layout entry) or per repository (layout bundle) under <mount>/<prefix>/<project>/<repository>"
 
 // Backend returns the registry entry of the Vault backend.
 func Backend() secrets.Backend {
@@ -121,86 +141,88 @@ func Backend() secrets.Backend {
 }
 
 // Open connects to Vault, authenticates, finds the KV version of the mount
-// (unless opts.KVVersion forces it) and returns the store of scope, behind
-// the shared checks of secrets.Wrap. On a KV version 2 mount Create is
-// atomic (check-and-set); on KV version 1 it falls back to a read followed
-// by a write (see the package documentation). Close revokes the token of
-// an AppRole login.
+// (unless opts.KVVersion forces it) and returns the store of scope in the
+// layout opts.Layout names, behind the shared checks of secrets.Wrap.
+// While the store is open, a token that expires is renewed (and an AppRole
+// login repeated) in the background. Close stops that and revokes the
+// token of an AppRole login.
 func Open(ctx context.Context, scope secrets.Scope, opts Options) (secrets.Store, error) {
 	if err := secrets.CheckOpen(ctx, scope); err != nil {
 		return nil, err
 	}
-	s, err := newStore(opts, scope)
+	c, base, err := newConn(opts, scope)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.login(ctx); err != nil {
+	if err := c.login(ctx); err != nil {
 		return nil, err
 	}
-	if s.version == 0 {
-		if s.version, err = s.detectVersion(ctx); err != nil {
-			s.Close()
+	if c.version == 0 {
+		if c.version, err = c.detectVersion(ctx); err != nil {
+			c.Close()
 			return nil, err
 		}
+	}
+	var s secrets.Store = &store{conn: c, scope: scope, base: base}
+	if opts.Layout == LayoutBundle {
+		if c.version != 2 {
+			c.Close()
+			return nil, fmt.Errorf("%w: layout bundle needs a KV version 2 mount, whose check-and-set writes keep concurrent writers from losing each other's secrets; mount %q at Vault %s is KV version 1: use layout: entry there, or a KV v2 mount (`vault secrets enable -path=<path> kv-v2`)",
+				secrets.ErrInvalidConfig, c.mount, c.addr())
+		}
+		s = &bundle{conn: c, scope: scope, path: base}
 	}
 	return secrets.Wrap(s, secrets.Info{Backend: Name, Scope: scope}), nil
 }
 
-func newStore(opts Options, scope secrets.Scope) (*store, error) {
+// newConn checks the options and builds the connection (no request yet),
+// with the path of the scope's repository inside the mount.
+func newConn(opts Options, scope secrets.Scope) (*conn, string, error) {
 	env := opts.Env
-	getenv := env.Value
 	mount, err := cleanPath("mount", opts.Mount, DefaultMount)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	prefix, err := cleanPath("prefix", opts.Prefix, DefaultPrefix)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if opts.KVVersion != 0 && opts.KVVersion != 1 && opts.KVVersion != 2 {
-		return nil, fmt.Errorf("%w: kv_version %d: use 1, 2, or leave it out to detect the version of the mount", secrets.ErrInvalidConfig, opts.KVVersion)
+		return nil, "", fmt.Errorf("%w: kv_version %d: use 1, 2, or leave it out to detect the version of the mount", secrets.ErrInvalidConfig, opts.KVVersion)
+	}
+	switch opts.Layout {
+	case "", LayoutEntry, LayoutBundle:
+	default:
+		return nil, "", fmt.Errorf("%w: layout %q: use %q (a KV entry per secret) or %q (one KV v2 entry per repository)", secrets.ErrInvalidConfig, opts.Layout, LayoutEntry, LayoutBundle)
+	}
+	if opts.Layout == LayoutBundle && opts.KVVersion == 1 {
+		return nil, "", fmt.Errorf("%w: layout bundle needs KV version 2 (check-and-set), but kv_version is 1; use layout: entry on a KV v1 mount", secrets.ErrInvalidConfig)
+	}
+	timeout := DefaultTimeout
+	switch {
+	case env.Timeout > 0:
+		timeout = env.Timeout
+	case opts.Timeout != 0 && opts.Timeout < time.Millisecond:
+		return nil, "", fmt.Errorf("%w: timeout %v is too short; give a duration such as 30s", secrets.ErrInvalidConfig, opts.Timeout)
+	case opts.Timeout > 0:
+		timeout = opts.Timeout
 	}
 	repo, err := repoPath(scope.Repository)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-
-	cfg, addr, err := clientConfig(opts, getenv)
+	addrs, err := addresses(opts, env.Value)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	s := &store{
-		scope:   scope,
-		addr:    redactURL(addr), // for messages
-		mount:   mount,
-		base:    prefix + "/" + scope.Project + "/" + repo,
-		version: opts.KVVersion,
-		maxWait: cfg.MaxRetryWait,
+	c := &conn{addrs: addrs, mount: mount, version: opts.KVVersion, timeout: timeout, env: env}
+	if err := c.newClients(opts, env.Value); err != nil {
+		return nil, "", err
 	}
-	cfg.CheckRetry = s.checkRetry
-	client, err := api.NewClient(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("%w: Vault client for %s: %s", secrets.ErrInvalidConfig, redactURL(addr), redactURL(err.Error()))
+	if c.auth, err = authMethod(opts, env); err != nil {
+		return nil, "", err
 	}
-	// NewClient reads VAULT_TOKEN and VAULT_NAMESPACE from the process
-	// environment; the store uses only what it resolves itself.
-	client.ClearToken()
-	client.ClearNamespace()
-	ns := opts.Namespace
-	if ns == "" {
-		ns = getenv(api.EnvVaultNamespace)
-	}
-	if ns != "" {
-		client.SetNamespace(ns)
-	}
-	s.client = client
-	s.kv1 = client.KVv1(mount)
-	s.kv2 = client.KVv2(mount)
-	s.auth, err = authMethod(opts, env)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
+	return c, prefix + "/" + scope.Project + "/" + repo, nil
 }
 
 // cleanPath checks a mount or prefix option: slash-separated segments
@@ -231,93 +253,4 @@ func repoPath(repo string) (string, error) {
 		return "", fmt.Errorf("%w: repository %q: the host name %s is reserved for local repositories in the Vault layout", secrets.ErrInvalidScope, repo, localRepoSegment)
 	}
 	return repo, nil
-}
-
-// clientConfig builds the Vault client configuration the way
-// api.DefaultConfig does, with the environment read through getenv and the
-// options taking precedence.
-func clientConfig(opts Options, getenv func(string) string) (*api.Config, string, error) {
-	cfg := api.DefaultConfig()
-	if cfg.Error != nil {
-		return nil, "", fmt.Errorf("%w: Vault client settings from the environment: %s", secrets.ErrInvalidConfig, redactURL(cfg.Error.Error()))
-	}
-	first := func(vals ...string) string {
-		for _, v := range vals {
-			if v != "" {
-				return v
-			}
-		}
-		return ""
-	}
-	addr := first(opts.Address, getenv(api.EnvVaultAgentAddr), getenv(api.EnvVaultAddress), DefaultAddress)
-	cfg.Address = addr
-	cfg.AgentAddress = ""
-
-	cfg.MaxRetries = 2
-	if v := getenv(api.EnvVaultMaxRetries); v != "" {
-		n, err := strconv.ParseUint(v, 10, 8)
-		if err != nil {
-			return nil, "", fmt.Errorf("%w: %s=%q is not a small non-negative number", secrets.ErrInvalidConfig, api.EnvVaultMaxRetries, v)
-		}
-		cfg.MaxRetries = int(n)
-	}
-	cfg.Timeout = 60 * time.Second
-	if v := getenv(api.EnvVaultClientTimeout); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			n, nerr := strconv.Atoi(v)
-			if nerr != nil {
-				return nil, "", fmt.Errorf("%w: %s=%q is not a duration (e.g. 30s)", secrets.ErrInvalidConfig, api.EnvVaultClientTimeout, v)
-			}
-			d = time.Duration(n) * time.Second
-		}
-		cfg.Timeout = d
-	}
-	cfg.MinRetryWait = 250 * time.Millisecond
-	cfg.MaxRetryWait = 2 * time.Second
-	cfg.Backoff = retryablehttp.DefaultBackoff
-
-	// A fresh transport, so that TLS settings read by api.DefaultConfig
-	// from the process environment do not leak in.
-	transport := cleanhttp.DefaultPooledTransport()
-	transport.TLSHandshakeTimeout = 10 * time.Second
-	transport.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	transport.MaxIdleConnsPerHost = MaxConcurrentReads
-	transport.ForceAttemptHTTP2 = true
-	cfg.HttpClient.Transport = transport
-	if p := first(getenv(api.EnvVaultProxyAddr), getenv(api.EnvHTTPProxy)); p != "" {
-		u, err := url.Parse(p)
-		if err != nil {
-			return nil, "", fmt.Errorf("%w: %s: cannot parse the proxy URL: %s", secrets.ErrInvalidConfig, api.EnvVaultProxyAddr, redactURL(err.Error()))
-		}
-		transport.Proxy = http.ProxyURL(u)
-	}
-
-	skip := opts.TLSSkipVerify
-	if !skip {
-		if v := getenv(api.EnvVaultSkipVerify); v != "" {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return nil, "", fmt.Errorf("%w: %s=%q is not a boolean", secrets.ErrInvalidConfig, api.EnvVaultSkipVerify, v)
-			}
-			skip = b
-		}
-	}
-	t := &api.TLSConfig{
-		CACert:        first(opts.CACert, getenv(api.EnvVaultCACert)),
-		CAPath:        first(opts.CAPath, getenv(api.EnvVaultCAPath)),
-		ClientCert:    first(opts.ClientCert, getenv(api.EnvVaultClientCert)),
-		ClientKey:     first(opts.ClientKey, getenv(api.EnvVaultClientKey)),
-		TLSServerName: first(opts.TLSServerName, getenv(api.EnvVaultTLSServerName)),
-		Insecure:      skip,
-	}
-	if t.CACert == "" {
-		if b := getenv(api.EnvVaultCACertBytes); b != "" {
-			t.CACertBytes = []byte(b)
-		}
-	}
-	if err := cfg.ConfigureTLS(t); err != nil {
-		return nil, "", fmt.Errorf("%w: TLS settings for Vault at %s: %v (check ca_cert/VAULT_CACERT, ca_path/VAULT_CAPATH, client_cert and client_key)", secrets.ErrInvalidConfig, redactURL(addr), err)
-	}
-	return cfg, addr, nil
 }

@@ -22,25 +22,30 @@ import (
 
 var scope = secrets.Scope{Project: "proj", Repository: "github.com/org/repo"}
 
-func conformance(t *testing.T, mount string, opts secretstest.Options) {
+func conformance(t *testing.T, vopts vault.Options, opts secretstest.Options) {
 	srv := sharedServer(t)
 	secretstest.Run(t, func(t *testing.T) secretstest.OpenFunc {
-		prefix := "conformance/" + randomHex(6)
-		e := srv.tokenEnv(t, srv.token)
+		o := vopts
+		o.Prefix = "conformance/" + randomHex(6)
+		o.Env = srv.tokenEnv(t, srv.token)
 		return func(ctx context.Context, sc secrets.Scope) (secrets.Store, error) {
-			return vault.Open(ctx, sc, vault.Options{Mount: mount, Prefix: prefix, Env: e})
+			return vault.Open(ctx, sc, o)
 		}
 	}, opts)
 }
 
 func TestConformanceKV2(t *testing.T) {
-	conformance(t, "secret", secretstest.Options{NoBulk: true})
+	conformance(t, vault.Options{Mount: "secret"}, secretstest.Options{})
 }
 
 func TestConformanceKV1(t *testing.T) {
-	// KV v1 has no check-and-set, so the store does not implement
-	// secrets.Creator (see the package documentation).
-	conformance(t, kv1Mount(), secretstest.Options{NoCreate: true, NoBulk: true})
+	// KV v1 has no check-and-set, so the store's Create answers
+	// errors.ErrUnsupported (see the package documentation).
+	conformance(t, vault.Options{Mount: kv1Mount()}, secretstest.Options{NoCreate: true})
+}
+
+func TestConformanceBundle(t *testing.T) {
+	conformance(t, vault.Options{Mount: "secret", Layout: vault.LayoutBundle}, secretstest.Options{NoRepositories: true}) // the bundle layout does not list repositories yet
 }
 
 func TestBackendThroughRegistry(t *testing.T) {
@@ -387,7 +392,8 @@ func TestUnreachable(t *testing.T) {
 			t.Errorf("Get from a stopped server returned only after its %v deadline", deadline)
 		}
 	}
-	_, err := vault.Open(ctx(t), scope, vault.Options{Env: srv.tokenEnv(t, srv.token)})
+	// Open retries until its deadline (or the timeout) too, then says why.
+	_, err := vault.Open(shortCtx(t, 3*time.Second), scope, vault.Options{Env: srv.tokenEnv(t, srv.token)})
 	if !errors.Is(err, secrets.ErrUnavailable) || !strings.Contains(err.Error(), "cannot reach Vault at "+srv.addr) {
 		t.Fatalf("Open on a stopped server: %v", err)
 	}
@@ -410,7 +416,7 @@ func TestSealed(t *testing.T) {
 		t.Fatalf("Get from a sealed server: got %v, want secrets.ErrUnavailable saying it is sealed (promptly)", err)
 	}
 	t.Logf("Get from a sealed server: %v", err)
-	_, err = vault.Open(ctx(t), scope, vault.Options{Env: srv.tokenEnv(t, srv.token)})
+	_, err = vault.Open(ctx(t), scope, vault.Options{Timeout: 2 * time.Second, Env: srv.tokenEnv(t, srv.token)})
 	if !errors.Is(err, secrets.ErrUnavailable) || !strings.Contains(err.Error(), "sealed") {
 		t.Fatalf("Open on a sealed server: %v", err)
 	}

@@ -13,8 +13,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/dstackai/dstack-secrets/cmd/dstack-secrets/internal/cli"
 	"github.com/dstackai/dstack-secrets/internal/nocore"
@@ -29,6 +33,38 @@ func main() {
 
 // run is the whole CLI with its standard streams injected; the process
 // environment, home directory and working directory are the real ones.
+//
+// SIGINT and SIGTERM cancel the command's context, so that an import or
+// copy stops and rolls back what it wrote (and says so) rather than dying
+// half done; the exit code is then 128 + the signal's number. A second
+// signal ends the process at once. "run" is left alone: it forwards the
+// signals to its child.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return cli.Run(ctx, args, cli.Params{Stdin: stdin, Stdout: stdout, Stderr: stderr})
+	var got atomic.Value
+	if cli.CommandName(args) != "run" {
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(sigs)
+		go func() {
+			select {
+			case sig := <-sigs:
+				got.Store(sig)
+				signal.Stop(sigs)
+				name := "SIGTERM"
+				if sig == os.Interrupt {
+					name = "SIGINT"
+				}
+				cancel(fmt.Errorf("interrupted by %s: %w", name, context.Canceled))
+			case <-ctx.Done():
+			}
+		}()
+	}
+	code := cli.Run(ctx, args, cli.Params{Stdin: stdin, Stdout: stdout, Stderr: stderr})
+	if sig, ok := got.Load().(syscall.Signal); ok && code != cli.ExitOK {
+		return 128 + int(sig)
+	}
+	return code
 }

@@ -8,6 +8,9 @@
 #                   root token, wait for /v1/sys/health, enable a KV v1 mount,
 #                   and export DSTACK_SECRETS_TEST_VAULT_* for the tests
 #   vault_stop      stop that server by PID and remove its temporary directory
+#   vault_cluster_start / vault_cluster_stop
+#                   a real 3-node Raft cluster (see "Raft cluster mode" below;
+#                   vault_start and vault_stop call them)
 #
 # No Vault binary can be downloaded where CI runs, so vault_install builds
 # github.com/hashicorp/vault at VAULT_VERSION with its go.mod's local
@@ -172,9 +175,13 @@ vault_start() {
   HOME="$dir" VAULT_ADDR="$DSTACK_SECRETS_TEST_VAULT_ADDR" VAULT_TOKEN="$token" \
     "$bin" secrets enable -path="$VAULT_KV1_MOUNT" -version=1 kv >/dev/null
   echo "vault: dev server $("$bin" version | cut -d, -f1) pid $VAULT_TEST_PID at $DSTACK_SECRETS_TEST_VAULT_ADDR (KV v2 at secret/, KV v1 at $VAULT_KV1_MOUNT/)"
+  if [ "${DSTACK_SECRETS_TEST_VAULT_CLUSTER:-1}" != 0 ]; then
+    vault_cluster_start
+  fi
 }
 
 vault_stop() {
+  vault_cluster_stop || true
   if [ -n "${_VAULT_BUILD_WORK:-}" ]; then
     rm -rf "$_VAULT_BUILD_WORK"
     _VAULT_BUILD_WORK=
@@ -198,4 +205,158 @@ vault_stop() {
   unset DSTACK_SECRETS_TEST_VAULT_ADDR DSTACK_SECRETS_TEST_VAULT_TOKEN \
     DSTACK_SECRETS_TEST_VAULT_BIN DSTACK_SECRETS_TEST_VAULT_KV1_MOUNT \
     DSTACK_SECRETS_TEST_VAULT_KV2_MOUNT
+}
+
+# --- Raft cluster mode -------------------------------------------------------
+#
+#   vault_cluster_start  start a real 3-node Vault cluster on integrated
+#                        storage (Raft) on 127.0.0.1: initialise it (one
+#                        unseal key), unseal and join the nodes, enable KV v2
+#                        at secret/, and export DSTACK_SECRETS_TEST_VAULT_CLUSTER_*
+#   vault_cluster_stop   stop its nodes by PID and remove its directory
+#
+# vault_start starts the cluster too (set DSTACK_SECRETS_TEST_VAULT_CLUSTER=0
+# to skip it); vault_stop stops it. The failover tests of reliability/ kill
+# the active node and start it again from the same directory:
+#
+#   $DSTACK_SECRETS_TEST_VAULT_CLUSTER_DIR/nodeN.hcl   the node's configuration
+#   $DSTACK_SECRETS_TEST_VAULT_CLUSTER_DIR/nodeN.pid   its PID (rewritten by a
+#                                                     test that restarts it)
+#   $DSTACK_SECRETS_TEST_VAULT_CLUSTER_DIR/unseal-key  the unseal key (0600)
+#
+# DSTACK_SECRETS_TEST_VAULT_CLUSTER_ADDRS lists the nodes' API addresses
+# (comma-separated), DSTACK_SECRETS_TEST_VAULT_CLUSTER_TOKEN is the root token.
+
+# _vault_free_port: prints a port on which nothing listens, below the
+# kernel's range of ephemeral ports: a node restarted by a test must find
+# its port free again, not taken by some connection's local port.
+_vault_free_port() {
+  local port try low=32768 _high
+  if [ -r /proc/sys/net/ipv4/ip_local_port_range ]; then
+    read -r low _high < /proc/sys/net/ipv4/ip_local_port_range
+  fi
+  [ "$low" -gt 11000 ] || low=32768
+  for try in $(seq 1 50); do
+    port=$(( 10000 + (RANDOM * 32768 + RANDOM) % (low - 10000) ))
+    if _vault_port_free "$port"; then
+      printf '%s\n' "$port"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# _vault_wait_status PORT STATUS...: wait up to 60 s until GET /v1/sys/health
+# on PORT answers one of the statuses (200 active, 429 standby, 503 sealed,
+# 501 not initialised).
+_vault_wait_status() {
+  local port=$1 status i want
+  shift
+  for i in $(seq 1 600); do
+    status=$(_vault_health "$port" || true)
+    for want in "$@"; do
+      [ "$status" = "$want" ] && return 0
+    done
+    sleep 0.1
+  done
+  echo "vault cluster: node on port $port answered ${status:-nothing}, not $*" >&2
+  return 1
+}
+
+vault_cluster_start() {
+  local bin dir n api cluster apis=() clusters=() addrs="" join="" out key token
+  bin=$(vault_bin_path)
+  vault_bin_ok "$bin" || { echo "vault: $bin missing; run vault_install first" >&2; return 1; }
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/dstack-vault-cluster.XXXXXX")
+  chmod 700 "$dir"
+  VAULT_CLUSTER_DIR=$dir
+  for n in 1 2 3; do
+    api=$(_vault_free_port) && cluster=$(_vault_free_port) || { echo "vault cluster: no free port" >&2; return 1; }
+    apis+=("$api") clusters+=("$cluster")
+    addrs="${addrs:+$addrs,}http://127.0.0.1:$api"
+  done
+  for n in 1 2 3; do
+    join=""
+    for m in 1 2 3; do
+      [ "$m" = "$n" ] && continue
+      join+="  retry_join {
+    leader_api_addr = \"http://127.0.0.1:${apis[$((m-1))]}\"
+  }
+"
+    done
+    mkdir -p "$dir/node$n"
+    cat > "$dir/node$n.hcl" <<HCL
+storage "raft" {
+  path    = "$dir/node$n"
+  node_id = "node$n"
+$join}
+listener "tcp" {
+  address         = "127.0.0.1:${apis[$((n-1))]}"
+  cluster_address = "127.0.0.1:${clusters[$((n-1))]}"
+  tls_disable     = true
+}
+api_addr      = "http://127.0.0.1:${apis[$((n-1))]}"
+cluster_addr  = "http://127.0.0.1:${clusters[$((n-1))]}"
+disable_mlock = true
+ui            = false
+log_level     = "warn"
+HCL
+    HOME="$dir" VAULT_ADDR= VAULT_TOKEN= "$bin" server -config "$dir/node$n.hcl" >"$dir/node$n.log" 2>&1 </dev/null &
+    echo $! > "$dir/node$n.pid"
+  done
+  _vault_wait_status "${apis[0]}" 501 503 || { tail -n 20 "$dir/node1.log" >&2; return 1; }
+  out=$(HOME="$dir" VAULT_ADDR="http://127.0.0.1:${apis[0]}" VAULT_TOKEN= "$bin" operator init -key-shares=1 -key-threshold=1) || return 1
+  key=$(printf '%s\n' "$out" | sed -n 's/^Unseal Key 1: //p')
+  token=$(printf '%s\n' "$out" | sed -n 's/^Initial Root Token: //p')
+  [ -n "$key" ] && [ -n "$token" ] || { echo "vault cluster: cannot read the init output" >&2; return 1; }
+  (umask 077 && printf '%s\n' "$key" > "$dir/unseal-key")
+  HOME="$dir" VAULT_ADDR="http://127.0.0.1:${apis[0]}" "$bin" operator unseal "$key" >/dev/null || return 1
+  _vault_wait_status "${apis[0]}" 200 || { tail -n 20 "$dir/node1.log" >&2; return 1; }
+  # Joining nodes become voters once stable for this long (default 10 s).
+  HOME="$dir" VAULT_ADDR="http://127.0.0.1:${apis[0]}" VAULT_TOKEN="$token" "$bin" operator raft autopilot set-config \
+    -server-stabilization-time=2s -cleanup-dead-servers=false >/dev/null || return 1
+  for n in 2 3; do
+    # The node joins (retry_join) while sealed; unsealing it completes that.
+    _vault_wait_status "${apis[$((n-1))]}" 503 501 || return 1
+    local i
+    for i in $(seq 1 100); do
+      HOME="$dir" VAULT_ADDR="http://127.0.0.1:${apis[$((n-1))]}" "$bin" operator unseal "$key" >/dev/null 2>&1 || true
+      [ "$(_vault_health "${apis[$((n-1))]}" || true)" = 429 ] && break
+      sleep 0.3
+    done
+    _vault_wait_status "${apis[$((n-1))]}" 429 || { tail -n 20 "$dir/node$n.log" >&2; return 1; }
+  done
+  HOME="$dir" VAULT_ADDR="http://127.0.0.1:${apis[0]}" VAULT_TOKEN="$token" "$bin" secrets enable -path=secret kv-v2 >/dev/null || return 1
+  # Wait until all three nodes vote, so that the cluster survives the loss
+  # of one.
+  local voters=0
+  for i in $(seq 1 120); do
+    voters=$(HOME="$dir" VAULT_ADDR="http://127.0.0.1:${apis[0]}" VAULT_TOKEN="$token" "$bin" operator raft list-peers 2>/dev/null | grep -c ' true$' || true)
+    [ "$voters" = 3 ] && break
+    sleep 0.5
+  done
+  [ "$voters" = 3 ] || { echo "vault cluster: $voters of 3 nodes are voters after 60 s" >&2; return 1; }
+  export DSTACK_SECRETS_TEST_VAULT_CLUSTER_ADDRS="$addrs"
+  export DSTACK_SECRETS_TEST_VAULT_CLUSTER_TOKEN="$token"
+  export DSTACK_SECRETS_TEST_VAULT_CLUSTER_DIR="$dir"
+  echo "vault: 3-node Raft cluster at $addrs (KV v2 at secret/), directory $dir"
+}
+
+vault_cluster_stop() {
+  local n pid i
+  [ -n "${VAULT_CLUSTER_DIR:-}" ] || return 0
+  for n in 1 2 3; do
+    pid=$(cat "$VAULT_CLUSTER_DIR/node$n.pid" 2>/dev/null || true)
+    [ -n "$pid" ] || continue
+    kill "$pid" 2>/dev/null || true
+    for i in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  rm -rf "$VAULT_CLUSTER_DIR"
+  VAULT_CLUSTER_DIR=
+  unset DSTACK_SECRETS_TEST_VAULT_CLUSTER_ADDRS DSTACK_SECRETS_TEST_VAULT_CLUSTER_TOKEN \
+    DSTACK_SECRETS_TEST_VAULT_CLUSTER_DIR
 }

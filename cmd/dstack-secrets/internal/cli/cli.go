@@ -130,6 +130,8 @@ func (a *app) commands() []*ffcli.Command {
 		a.moveCommand(),
 		a.renderCommand(),
 		a.redactCommand(),
+		a.historyCommand(),
+		a.rollbackCommand(),
 		a.keyCommand(),
 		a.identityCommand(),
 		a.shareCommand(),

@@ -20,6 +20,7 @@ func (a *app) newFlagSet(name string) *flag.FlagSet {
 	fs.StringVar(&a.configPath, "config", "", `Use the configuration in `+"`FILE`"+` (default $DSTACK_SECRETS_CONFIG, else ~/.dstack/secrets.yml; without one, the "default" project keeps secrets in an encrypted local file)`)
 	fs.StringVar(&a.repo, "repo", "", "The repository whose secrets to use: a remote URL such as github.com/org/repo, or a directory (default $DSTACK_SECRETS_REPO, else the git repository containing the working directory)")
 	fs.StringVar(&a.project, "project", "", "The name of the project to execute the command for (default $DSTACK_SECRETS_PROJECT, else default_project)")
+	fs.DurationVar(&a.env.Timeout, "timeout", 0, "Keep retrying a backend that fails or fails over for at most `TIME` per request, e.g. 1m (default: the backend's; 30s for Vault)")
 	return fs
 }
 

@@ -16,15 +16,17 @@ import (
 
 // getInput is what "get" was asked to do.
 type getInput struct {
-	Name string
+	Name    string
+	Version int // an earlier version to print; 0 means the current value
 }
 
 func (a *app) getCommand() *ffcli.Command {
 	var in getInput
 	fs := a.newFlagSet("get")
+	fs.IntVar(&in.Version, "version", 0, "Print the value the secret had in `VERSION` (see 'dstack-secrets history NAME')")
 	return &ffcli.Command{
 		Name:       "get",
-		ShortUsage: "dstack-secrets get [-h] [--project PROJECT] NAME",
+		ShortUsage: "dstack-secrets get [-h] [--project PROJECT] [--version VERSION] NAME",
 		ShortHelp:  "Print a secret's value exactly as stored (for scripts)",
 		LongHelp: `Prints the value of a secret of the current repository to standard output,
 exactly as stored: nothing is added or removed, not even a newline, so
@@ -53,9 +55,18 @@ func getSecret(ctx context.Context, a *app, in getInput) error {
 	if err := secrets.ValidateName(in.Name); err != nil {
 		return err
 	}
+	if in.Version < 0 {
+		return commandUsageError("get", "--version %d: versions are numbered from 1", in.Version)
+	}
 	return a.withStore(ctx, func(store secrets.Store, r secrets.Resolved) error {
-		value, err := store.Get(ctx, in.Name)
-		if errors.Is(err, secrets.ErrNotFound) {
+		var value string
+		var err error
+		if in.Version > 0 {
+			value, err = secrets.GetVersion(ctx, store, in.Name, in.Version)
+		} else {
+			value, err = store.Get(ctx, in.Name)
+		}
+		if errors.Is(err, secrets.ErrNotFound) && in.Version == 0 {
 			a.hintMoved(ctx, store, r, in.Name)
 		}
 		if err != nil {

@@ -75,7 +75,7 @@ func TestGetErrors(t *testing.T) {
 func TestGetHelp(t *testing.T) {
 	h := newHarness(t)
 	r := h.run("", "get", "-h")
-	if r.code != 0 || !strings.Contains(r.stdout, "Usage: dstack-secrets get [-h] [--project PROJECT] NAME") || !strings.Contains(r.stdout, "exactly as stored") {
+	if r.code != 0 || !strings.Contains(r.stdout, "Usage: dstack-secrets get [-h] [--project PROJECT] [--version VERSION] NAME") || !strings.Contains(r.stdout, "exactly as stored") {
 		t.Errorf("get -h: %+v", r)
 	}
 	if r := h.run("", "-h"); !strings.Contains(r.stdout, "get ") {
