@@ -68,7 +68,7 @@ func TestUnknownCommandsAndFlags(t *testing.T) {
 	}{
 		{[]string{"lsit"}, `unknown command "lsit" (did you mean list?) (run 'dstack-secrets -h' for usage)`, nil},
 		{[]string{"ls"}, `unknown command "ls" (did you mean list?)`, nil},
-		{[]string{"frobnicate"}, `unknown command "frobnicate" (commands: list, add, delete, get, import, export, run, copy, repos, move, render, redact, key, identity, share, help, version, completion)`, nil},
+		{[]string{"frobnicate"}, `unknown command "frobnicate" (commands: list, add, delete, get, import, export, run, copy, repos, move, render, redact, history, rollback, key, identity, share, help, version, completion)`, nil},
 		{[]string{"ls\x1b[2J"}, `unknown command "ls\x1b[2J"`, []string{"\x1b"}},
 		{[]string{"help", "lsit"}, `unknown command "lsit" (did you mean list?)`, nil},
 		{[]string{"--versoin"}, "dstack-secrets: unknown flag --versoin (did you mean --version?) (run 'dstack-secrets -h' for usage)", []string{"'--'"}},
@@ -397,7 +397,7 @@ func TestCompletions(t *testing.T) {
 		return files
 	}
 	before := snapshot()
-	all := []string{"list", "add", "delete", "get", "import", "export", "run", "copy", "repos", "move", "render", "redact", "key", "identity", "share", "help", "version", "completion"}
+	all := []string{"list", "add", "delete", "get", "import", "export", "run", "copy", "repos", "move", "render", "redact", "history", "rollback", "key", "identity", "share", "help", "version", "completion"}
 	for _, tc := range []struct {
 		words []string
 		mode  string
@@ -408,10 +408,10 @@ func TestCompletions(t *testing.T) {
 		{[]string{"l"}, "words", []string{"list"}},
 		{[]string{"co"}, "words", []string{"copy", "completion"}},
 		{[]string{"nosuch", ""}, "words", nil},
-		{[]string{"--"}, "words", []string{"--help", "--config", "--project", "--repo", "--version"}},
-		{[]string{"-"}, "words", []string{"-h", "--help", "--config", "--project", "--repo", "--version"}},
+		{[]string{"--"}, "words", []string{"--help", "--config", "--project", "--repo", "--timeout", "--version"}},
+		{[]string{"-"}, "words", []string{"-h", "--help", "--config", "--project", "--repo", "--timeout", "--version"}},
 		{[]string{"list", "--j"}, "words", []string{"--json"}},
-		{[]string{"delete", "-"}, "words", []string{"-h", "--help", "--config", "--project", "--repo", "-y", "--yes"}},
+		{[]string{"delete", "-"}, "words", []string{"-h", "--help", "--config", "--project", "--repo", "--timeout", "-y", "--yes"}},
 		{[]string{"get", ""}, "words", []string{"DB_PASSWORD", "TOKEN"}},
 		{[]string{"get", "T"}, "words", []string{"TOKEN"}},
 		{[]string{"get", "TOKEN", ""}, "words", nil},
