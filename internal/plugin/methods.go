@@ -58,13 +58,31 @@ var (
 			_, ok := secrets.Unwrap(s).(secrets.Locator)
 			return ok
 		}}
+	// repositories, versions and get_version go through the helpers of
+	// package secrets, which answer errors.ErrUnsupported (carried back
+	// as such) when the program's backend lacks the interface.
+	mRepositories = method[none, countsResult]{name: "repositories",
+		do: func(ctx context.Context, s secrets.Store, _ none) (countsResult, error) {
+			m, err := secrets.Repositories(ctx, s)
+			return countsResult{m}, err
+		}}
+	mVersions = method[nameParams, versionsResult]{name: "versions",
+		do: func(ctx context.Context, s secrets.Store, p nameParams) (versionsResult, error) {
+			v, err := secrets.Versions(ctx, s, p.Name)
+			return versionsResult{v}, err
+		}}
+	mGetVersion = method[versionParams, valueResult]{name: "get_version",
+		do: func(ctx context.Context, s secrets.Store, p versionParams) (valueResult, error) {
+			v, err := secrets.GetVersion(ctx, s, p.Name, p.Version)
+			return valueResult{v}, err
+		}}
 	// close is answered by the server itself (it closes the store once the
 	// calls in flight are done, then exits): see serve.
 	mClose = method[none, none]{name: "close"}
 )
 
 // methods are the store methods a program serves, by name.
-var methods = index(mList, mGet, mSet, mDelete, mCreate, mGetAll, mSetMany, mLocate, mClose)
+var methods = index(mList, mGet, mSet, mDelete, mCreate, mGetAll, mSetMany, mLocate, mRepositories, mVersions, mGetVersion, mClose)
 
 // Parameter and result types.
 type (
@@ -91,6 +109,16 @@ type (
 	}
 	locationResult struct {
 		Location string `json:"location"`
+	}
+	countsResult struct {
+		Counts map[string]int `json:"counts"`
+	}
+	versionsResult struct {
+		Versions []secrets.Version `json:"versions"`
+	}
+	versionParams struct {
+		Name    string `json:"name"`
+		Version int    `json:"version"`
 	}
 )
 

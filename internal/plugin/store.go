@@ -17,11 +17,13 @@ type store struct {
 }
 
 var (
-	_ secrets.Store       = (*store)(nil)
-	_ secrets.Creator     = (*store)(nil)
-	_ secrets.BulkGetter  = (*store)(nil)
-	_ secrets.BatchWriter = (*store)(nil)
-	_ secrets.Locator     = (*store)(nil)
+	_ secrets.Store            = (*store)(nil)
+	_ secrets.Creator          = (*store)(nil)
+	_ secrets.BulkGetter       = (*store)(nil)
+	_ secrets.BatchWriter      = (*store)(nil)
+	_ secrets.Locator          = (*store)(nil)
+	_ secrets.RepositoryLister = (*store)(nil)
+	_ secrets.History          = (*store)(nil)
 )
 
 // call calls m on the program, or answers errors.ErrUnsupported when the
@@ -74,6 +76,24 @@ func (s *store) GetAll(ctx context.Context) (map[string]string, error) {
 func (s *store) SetMany(ctx context.Context, values map[string]string, overwrite bool) error {
 	_, err := call(ctx, s, mSetMany, manyParams{values, overwrite})
 	return err
+}
+
+// Repositories implements secrets.RepositoryLister.
+func (s *store) Repositories(ctx context.Context) (map[string]int, error) {
+	r, err := call(ctx, s, mRepositories, none{})
+	return r.Counts, err
+}
+
+// Versions implements secrets.History.
+func (s *store) Versions(ctx context.Context, name string) ([]secrets.Version, error) {
+	r, err := call(ctx, s, mVersions, nameParams{name})
+	return r.Versions, err
+}
+
+// GetVersion implements secrets.History.
+func (s *store) GetVersion(ctx context.Context, name string, n int) (string, error) {
+	r, err := call(ctx, s, mGetVersion, versionParams{name, n})
+	return r.Value, err
 }
 
 // Locate implements secrets.Locator, for the messages of secrets.Wrap; it
