@@ -29,6 +29,16 @@ func main() {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		os.Exit(1)
 	}
+	// Sections that parts of bench/run wrote as markdown (masking, cloud)
+	// follow, in name order.
+	sections, _ := filepath.Glob(filepath.Join(*results, "section-*.md"))
+	sort.Strings(sections)
+	for _, p := range sections {
+		if data, err := os.ReadFile(p); err == nil && len(data) > 0 {
+			md.WriteString("\n")
+			md.Write(data)
+		}
+	}
 	if err := os.WriteFile(*out, []byte(md.String()), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		os.Exit(1)
