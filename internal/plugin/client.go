@@ -128,6 +128,7 @@ type conn struct {
 	pending map[uint64]chan reply
 	dead    error         // why no call can be made any more
 	exited  chan struct{} // closed once the program was waited for
+	closing bool          // Close asked the program to close: its exit is expected
 }
 
 // reply is a response, or why none will come.
@@ -224,6 +225,13 @@ func (c *conn) read(stdout io.Reader, path string, hello chan<- helloResult) {
 				c.kill(fmt.Errorf("%w: %s sent a malformed response (%v) and was stopped; open the store again", secrets.ErrUnavailable, c.program, err))
 			}
 			status := c.wait()
+			c.mu.Lock()
+			closing := c.closing
+			c.mu.Unlock()
+			if closing {
+				c.finish(fmt.Errorf("%w: the %s store was closed", secrets.ErrClosed, c.program))
+				return
+			}
 			c.finish(fmt.Errorf("%w: %s, the program of the backend, exited unexpectedly (%s); its messages, if any, are on standard error; open the store again", secrets.ErrUnavailable, c.program, status))
 			return
 		}
@@ -301,6 +309,14 @@ func (c *conn) shutdown() {
 		c.kill(nil)
 		<-c.exited
 	}
+}
+
+// closing records that Close is asking the program to close, so that its
+// exit reads as the store being closed, not as a crash.
+func (c *conn) startClosing() {
+	c.mu.Lock()
+	c.closing = true
+	c.mu.Unlock()
 }
 
 // closed makes every later call answer ErrClosed.

@@ -118,6 +118,7 @@ func (s *store) Close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
+	s.c.startClosing()
 	_, err := mClose.call(ctx, s.c, none{})
 	s.c.closed()
 	s.c.shutdown()
