@@ -585,16 +585,25 @@ func (r *report) vault() {
 		return
 	}
 	r.p("## Vault backend (dev server on this machine, KV v2)\n\n")
-	r.p("On an open store (one HTTP connection pool): one Get is the unit; List is one LIST request; read all\n")
-	r.p("(`secrets.GetAll`, what `run` uses) is one LIST and then one read per secret, 16 in flight at a time;\n")
-	r.p("\"one by one\" does the same reads sequentially. CPU columns: the client's (this process) and the Vault\n")
-	r.p("server's CPU time per operation, both on the same %s-core machine. \"Remote\" goes through a proxy that\n", r.cores())
-	r.p("adds 5 ms to every response (a Vault in another data centre; the proxy runs in the client process).\n\n")
-	r.p("| setting | secrets | operation | time | / one read | client CPU | Vault CPU |\n|---|---:|---|---:|---:|---:|---:|\n")
-	type row struct{ prefix, setting string }
-	for _, st := range []row{{"BenchmarkVault", "local"}, {"BenchmarkVaultRemote", "remote (+5 ms)"}} {
+	r.p("On an open store (one HTTP connection pool). Layout entry keeps one KV entry per secret: list reads\n")
+	r.p("every entry (to skip entries other tools wrote), read all (`secrets.GetAll`, what `run` uses) is one\n")
+	r.p("LIST and then one read per secret, 16 in flight. Layout bundle keeps a repository in one entry: every\n")
+	r.p("operation is one read. \"/ one read\" is always against one read of one secret in the entry layout.\n")
+	r.p("CPU columns: the client's (this process) and the Vault server's CPU time per operation, both on the same\n")
+	r.p("%s-core machine. \"Remote\" goes through a proxy that adds 5 ms to every response.\n\n", r.cores())
+	r.p("| setting | layout | secrets | operation | time | / one read | client CPU | Vault CPU |\n|---|---|---:|---|---:|---:|---:|---:|\n")
+	type row struct{ prefix, setting, layout, unit string }
+	for _, st := range []row{
+		{"BenchmarkVault", "local", "entry", "BenchmarkVault"},
+		{"BenchmarkVaultBundle", "local", "bundle", "BenchmarkVault"},
+		{"BenchmarkVaultRemote", "remote (+5 ms)", "entry", "BenchmarkVaultRemote"},
+		{"BenchmarkVaultRemote/layout=bundle", "remote (+5 ms)", "bundle", "BenchmarkVaultRemote"},
+	} {
 		for _, n := range []int{100, 1000} {
-			one := res[fmt.Sprintf("%s/n=%d/op=get-one", st.prefix, n)]
+			one := res[fmt.Sprintf("%s/n=%d/op=get-one", st.unit, n)]
+			if one.ns == 0 {
+				one = res[fmt.Sprintf("%s/n=100/op=get-one", st.unit)]
+			}
 			if one.ns == 0 {
 				continue
 			}
@@ -603,30 +612,42 @@ func (r *report) vault() {
 				if !ok {
 					continue
 				}
-				r.p("| %s | %d | %s | %s | %s | %s | %s |\n", st.setting, n, op.label, dur(b.ns), ratio(b.ns/one.ns),
+				r.p("| %s | %s | %d | %s | %s | %s | %s | %s |\n", st.setting, st.layout, n, op.label, dur(b.ns), ratio(b.ns/one.ns),
 					dur(b.extra["client-cpu-ms/op"]*1e6), dur(b.extra["vault-cpu-ms/op"]*1e6))
 			}
-			all := res[fmt.Sprintf("%s/n=%d/op=read-all", st.prefix, n)]
-			fmt.Fprintf(&r.summary, "vault %s n=%d: one read %s, read all %s (%s of one read)\n", st.setting, n, dur(one.ns), dur(all.ns), ratio(all.ns/one.ns))
+			if all, ok := res[fmt.Sprintf("%s/n=%d/op=read-all", st.prefix, n)]; ok {
+				fmt.Fprintf(&r.summary, "vault %s %s n=%d: read all %s (%s of one read)\n", st.setting, st.layout, n, dur(all.ns), ratio(all.ns/one.ns))
+			}
 		}
 	}
-	one, all := res["BenchmarkVault/n=100/op=get-one"], res["BenchmarkVault/n=100/op=read-all"]
-	if one.ns > 0 {
-		x := all.ns / one.ns
-		if x <= 3 {
-			r.p("\nTarget: reading all of 100 secrets within 3x of one read: **met** (%s).\n\n", ratio(x))
-		} else {
-			cpu := all.extra["client-cpu-ms/op"] + all.extra["vault-cpu-ms/op"]
-			r.p("\nTarget: reading all of 100 secrets within 3x of one read: **not met** (%s). Where the time goes: the\n", ratio(x))
-			r.p("backend keeps one KV entry per secret, so reading 100 is one LIST plus 100 reads, and each read costs\n")
-			r.p("Vault about %s of CPU (one read alone: %s) and the client about %s. Reading all 100 took %s of CPU\n",
-				dur(all.extra["vault-cpu-ms/op"]*1e6/100), dur(one.extra["vault-cpu-ms/op"]*1e6), dur(all.extra["client-cpu-ms/op"]*1e6/100), dur(cpu*1e6))
-			r.p("in all; spread over the cores that is a floor of about %s, close to the %s measured: the reads are\n", dur(cpu*1e6/r.coresF()), dur(all.ns))
-			r.p("CPU-bound, and the 16 concurrent reads already use every core (one by one takes %s). Against a\n", dur(res["BenchmarkVault/n=100/op=read-all-sequential"].ns))
-			r.p("remote Vault, latency dominates instead and the concurrency pays: see the remote rows. Meeting 3x would\n")
-			r.p("take a layout with all of a repository's secrets in one KV entry (one read), which gives up what the\n")
-			r.p("one-entry-per-secret layout buys (browsable with `vault kv`, per-secret policies and versions, no\n")
-			r.p("read-modify-write between writers); see the vault package documentation.\n\n")
+	for _, layout := range []string{"entry", "bundle"} {
+		if b, ok := res["BenchmarkVaultAdd/layout="+layout+"/n=100/op=add+delete"]; ok {
+			r.p("| local | %s | 100 | add + delete | %s | | %s | %s |\n", layout, dur(b.ns), dur(b.extra["client-cpu-ms/op"]*1e6), dur(b.extra["vault-cpu-ms/op"]*1e6))
+		}
+	}
+	one, bundle := res["BenchmarkVault/n=100/op=get-one"], res["BenchmarkVaultBundle/n=100/op=read-all"]
+	if one.ns > 0 && bundle.ns > 0 {
+		x := bundle.ns / one.ns
+		verdict := "**met**"
+		if x > 1.5 {
+			verdict = "**not met** at this level (Vault's own CPU for a 100-field entry is about 1.5x its CPU for a 1-field one; see the whole-process table below for `run` against `get`)"
+		}
+		r.p("\nTarget: reading all of 100 secrets (layout bundle) within 1.5x of one single-secret read: %s (%s).\n\n", verdict, ratio(x))
+	}
+	if data := r.read("vault-cli-read.json"); data != "" {
+		var h hyperfine
+		if err := json.Unmarshal([]byte(data), &h); err == nil {
+			r.p("Whole processes (hyperfine), reading:\n\n| command | median | mean ± σ |\n|---|---:|---:|\n")
+			med := map[string]float64{}
+			for _, x := range h.Results {
+				med[x.Command] = x.Median
+				r.p("| `%s` | %s | %s ± %s |\n", x.Command, dur(x.Median*1e9), dur(x.Mean*1e9), dur(x.Stddev*1e9))
+			}
+			get, run := med["dstack-secrets get (one secret, layout entry)"], med["dstack-secrets run (101 secrets, layout bundle)"]
+			if get > 0 && run > 0 {
+				r.p("\n`run` with 101 secrets in the bundle layout takes %s of a `get` of one secret (target 1.5x).\n\n", ratio(run/get))
+				fmt.Fprintf(&r.summary, "vault CLI run (bundle, 101) %s of get\n", ratio(run/get))
+			}
 		}
 	}
 	if data := r.read("vault-cli.json"); data != "" {
