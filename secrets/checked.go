@@ -21,6 +21,9 @@ type Info struct {
 	// AllowUnsafeNames are names on the deny list of UnsafeName that the
 	// project allows anyway (allow_unsafe_names in its configuration).
 	AllowUnsafeNames []string
+	// MaxSecrets caps the secrets of one repository (the project option
+	// max_secrets); 0 means the default, MaxSecrets.
+	MaxSecrets int
 }
 
 // Locator is an optional interface for stores that can say where a secret
@@ -66,6 +69,11 @@ type Locator interface {
 func Wrap(s Store, info Info) Store {
 	if c, ok := s.(*checked); ok {
 		c.allow(info.AllowUnsafeNames)
+		if info.MaxSecrets > 0 {
+			c.allowMu.Lock()
+			c.info.MaxSecrets = info.MaxSecrets
+			c.allowMu.Unlock()
+		}
 		return c
 	}
 	info.AllowUnsafeNames = slices.Clone(info.AllowUnsafeNames)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,6 +63,9 @@ type ProjectConfig struct {
 	// this project stores on purpose, e.g. [PATH]: its stores accept them
 	// and run hands them to the command.
 	AllowUnsafeNames []string `yaml:"allow_unsafe_names"`
+	// MaxSecrets raises (or lowers) the cap on secrets per repository of
+	// this project; 0 means MaxSecrets.
+	MaxSecrets int `yaml:"max_secrets"`
 }
 
 // Options are a backend's options as written in the configuration file.
@@ -318,7 +322,7 @@ func parseProject(name string, n *yaml.Node) (ProjectConfig, error) {
 	if n.Kind != yaml.MappingNode {
 		return pc, fmt.Errorf("%w: line %d: project %q must be a mapping with a backend, e.g. \"backend: file\"", ErrInvalidConfig, n.Line, name)
 	}
-	if err := checkKeys(n, fmt.Sprintf("project %q", name), "backend", "options", "allow_unsafe_names"); err != nil {
+	if err := checkKeys(n, fmt.Sprintf("project %q", name), "backend", "options", "allow_unsafe_names", "max_secrets"); err != nil {
 		return pc, err
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -341,6 +345,12 @@ func parseProject(name string, n *yaml.Node) (ProjectConfig, error) {
 				return pc, fmt.Errorf("%w: line %d: options of project %q: %s", ErrInvalidConfig, val.Line, name, yamlErrorText(err))
 			}
 			pc.Options = opts
+		case "max_secrets":
+			n, err := strconv.Atoi(val.Value)
+			if val.Kind != yaml.ScalarNode || err != nil || n < 1 {
+				return pc, fmt.Errorf("%w: line %d: max_secrets of project %q must be a whole number of at least 1 (the default is %d)", ErrInvalidConfig, val.Line, name, MaxSecrets)
+			}
+			pc.MaxSecrets = n
 		case "allow_unsafe_names":
 			if val.Tag == "!!null" {
 				continue

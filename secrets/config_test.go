@@ -87,7 +87,7 @@ func TestParseConfigDefaults(t *testing.T) {
 func TestParseConfigErrors(t *testing.T) {
 	cases := []struct{ doc, says string }{
 		{"projcts:\n  a:\n    backend: file\n", `line 1: unknown key "projcts" in the top level (valid keys: default_project, projects)`},
-		{"projects:\n  a:\n    backnd: file\n", `line 3: unknown key "backnd" in project "a" (valid keys: backend, options, allow_unsafe_names)`},
+		{"projects:\n  a:\n    backnd: file\n", `line 3: unknown key "backnd" in project "a" (valid keys: backend, options, allow_unsafe_names, max_secrets)`},
 		{"projects:\n  a:\n    options: {}\n", `project "a" has no backend`},
 		{"projects:\n  a: file\n", `project "a" must be a mapping`},
 		{"projects:\n  a:\n    backend: [x]\n", "must be a backend name"},

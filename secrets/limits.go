@@ -56,7 +56,8 @@ func (c *checked) checkCapacity(ctx context.Context, values map[string]string) e
 	c.capacity.mu.Lock()
 	defer c.capacity.mu.Unlock()
 	cp := &c.capacity
-	if cp.known && cp.count+len(values) <= MaxSecrets && (cp.size == sizeUntracked || cp.size+added <= MaxStoreSize) {
+	maxSecrets := c.maxSecrets()
+	if cp.known && cp.count+len(values) <= maxSecrets && (cp.size == sizeUntracked || cp.size+added <= MaxStoreSize) {
 		cp.count += len(values)
 		if cp.size != sizeUntracked {
 			cp.size += added
@@ -75,8 +76,8 @@ func (c *checked) checkCapacity(ctx context.Context, values map[string]string) e
 			after++
 		}
 	}
-	if after > MaxSecrets && after > before {
-		return fmt.Errorf("%w: %s holds %s, and %d more would exceed the limit of %d secrets per repository; nothing was written. Delete secrets nobody uses, or split them across projects", ErrLimit, c.where(""), secretCount(before), after-before, MaxSecrets)
+	if after > maxSecrets && after > before {
+		return fmt.Errorf("%w: %s holds %s, and %d more would exceed the limit of %d secrets per repository; nothing was written. Delete secrets nobody uses, split them across projects, or raise the project's max_secrets", ErrLimit, c.where(""), secretCount(before), after-before, maxSecrets)
 	}
 	tooBig := func(size int) error {
 		return fmt.Errorf("%w: the secrets of %s would take %s of names and values, more than the limit of %s per repository; nothing was written. Delete secrets nobody uses, keep big files elsewhere, or split the secrets across projects", ErrLimit, c.where(""), byteSize(size), byteSize(MaxStoreSize))
@@ -134,4 +135,15 @@ func byteSize(n int) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+// maxSecrets is the store's cap on secrets per repository: Info.MaxSecrets
+// (the project's max_secrets), else MaxSecrets.
+func (c *checked) maxSecrets() int {
+	c.allowMu.Lock()
+	defer c.allowMu.Unlock()
+	if c.info.MaxSecrets > 0 {
+		return c.info.MaxSecrets
+	}
+	return MaxSecrets
 }

@@ -142,3 +142,25 @@ func TestCapacityCost(t *testing.T) {
 		t.Errorf("100 writes listed the store %d times, want 1", l.lists)
 	}
 }
+
+func TestMaxSecretsOption(t *testing.T) {
+	cfg, err := secrets.ParseConfig([]byte("projects:\n  big:\n    backend: file\n    max_secrets: 3\n"))
+	if err != nil || cfg.Projects["big"].MaxSecrets != 3 {
+		t.Fatalf("max_secrets: %v, %+v", err, cfg.Projects["big"])
+	}
+	if _, err := secrets.ParseConfig([]byte("projects:\n  big:\n    backend: file\n    max_secrets: lots\n")); !errors.Is(err, secrets.ErrInvalidConfig) {
+		t.Errorf("max_secrets: lots: %v", err)
+	}
+	ctx := context.Background()
+	s := secrets.Wrap(newMem(), secrets.Info{Backend: "mem", Scope: memScope, MaxSecrets: 3})
+	if err := secrets.SetMany(ctx, s, map[string]string{"A": "1", "B": "2", "C": "3"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set(ctx, "D", "4"); !errors.Is(err, secrets.ErrLimit) || !strings.Contains(err.Error(), "max_secrets") {
+		t.Errorf("a fourth secret over max_secrets 3: %v", err)
+	}
+	secrets.Wrap(s, secrets.Info{MaxSecrets: 4}) // raised on the open store
+	if err := s.Set(ctx, "D", "4"); err != nil {
+		t.Errorf("after raising the cap: %v", err)
+	}
+}

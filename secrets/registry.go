@@ -88,6 +88,8 @@ type OpenRequest struct {
 	// store accepts anyway (the project's allow_unsafe_names); Open adds
 	// them to the store's Info.
 	AllowUnsafeNames []string
+	// MaxSecrets is the project's max_secrets (0: the default).
+	MaxSecrets int
 }
 
 // Opener opens a store of one backend. It decodes its own options from
@@ -203,7 +205,7 @@ func (r *Registry) Open(ctx context.Context, req OpenRequest) (Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Wrap(s, Info{Backend: req.Backend, Scope: req.Scope, AllowUnsafeNames: req.AllowUnsafeNames}), nil
+	return Wrap(s, Info{Backend: req.Backend, Scope: req.Scope, AllowUnsafeNames: req.AllowUnsafeNames, MaxSecrets: req.MaxSecrets}), nil
 }
 
 // CheckOpen is what every backend's Open starts with: it reports a

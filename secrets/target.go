@@ -43,6 +43,8 @@ type Resolved struct {
 	ConfigPath string
 	// AllowUnsafeNames are the project's allow_unsafe_names.
 	AllowUnsafeNames []string
+	// MaxSecrets is the project's max_secrets (0: the default).
+	MaxSecrets int
 	// Env is the Target's Env, handed to the backend's opener.
 	Env Env
 }
@@ -74,13 +76,14 @@ func Resolve(t Target) (Resolved, error) {
 		ConfigPath:       cfg.Path,
 		Env:              t.Env,
 		AllowUnsafeNames: pc.AllowUnsafeNames,
+		MaxSecrets:       pc.MaxSecrets,
 	}, nil
 }
 
 // OpenResolved opens the store that Resolve found, with the backend it
 // names. Errors name the project and backend.
 func (r *Registry) OpenResolved(ctx context.Context, res Resolved) (Store, error) {
-	s, err := r.Open(ctx, OpenRequest{Scope: res.Scope, Backend: res.Backend, Options: res.Options, Env: res.Env, AllowUnsafeNames: res.AllowUnsafeNames})
+	s, err := r.Open(ctx, OpenRequest{Scope: res.Scope, Backend: res.Backend, Options: res.Options, Env: res.Env, AllowUnsafeNames: res.AllowUnsafeNames, MaxSecrets: res.MaxSecrets})
 	if err != nil {
 		return nil, fmt.Errorf("project %q (backend %s): %w", res.Scope.Project, res.Backend, err)
 	}

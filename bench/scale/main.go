@@ -131,6 +131,7 @@ func runChild(op, dir string, n int) error {
 		if err != nil {
 			return err
 		}
+		s = secrets.Wrap(s, secrets.Info{MaxSecrets: max(n+1, secrets.MaxSecrets)}) // as with max_secrets set
 		switch op {
 		case "list":
 			names, err := s.List(ctx)
