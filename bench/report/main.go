@@ -679,14 +679,6 @@ func (r *report) cores() string {
 	return "?"
 }
 
-func (r *report) coresF() float64 {
-	n, err := strconv.ParseFloat(r.cores(), 64)
-	if err != nil || n < 1 {
-		return 1
-	}
-	return n
-}
-
 func (r *report) keyring() {
 	res := parseBench(r.read("keyring.txt"))
 	if len(res) == 0 {
