@@ -82,10 +82,21 @@ func newCloudBench(b *testing.B, srv cloudtest.Server, mode string) *cloudBench 
 		b.Fatal(err)
 	}
 	cs := secrets.Unwrap(st).(*cloud.Store)
-	cb := &cloudBench{store: st, srv: srv}
 	// The object's address is provider://bucket/key.
 	_, path, _ := strings.Cut(cs.Location(), "://")
-	cb.bucket, cb.key, _ = strings.Cut(path, "/")
+	bucket, key, _ := strings.Cut(path, "/")
+	cb := rawClient(b, srv, bucket, key)
+	cb.store = st
+	cb.payload, _ = cb.rawGet(b, ctx)
+	return cb
+}
+
+// rawClient is raw access, with the server's own SDK, to the object key in
+// bucket.
+func rawClient(b *testing.B, srv cloudtest.Server, bucket, key string) *cloudBench {
+	b.Helper()
+	cb := &cloudBench{srv: srv, bucket: bucket, key: key}
+	var err error
 	switch srv.Name {
 	case "s3":
 		cb.s3 = srv.S3Client()
@@ -94,12 +105,11 @@ func newCloudBench(b *testing.B, srv cloudtest.Server, mode string) *cloudBench 
 			b.Fatal(err)
 		}
 	case "gcs":
-		if cb.gcs, err = srv.GCSClient(ctx); err != nil {
+		if cb.gcs, err = srv.GCSClient(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { cb.gcs.Close() })
 	}
-	cb.payload, _ = cb.rawGet(b, ctx)
 	return cb
 }
 

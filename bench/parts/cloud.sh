@@ -16,10 +16,11 @@
   for svc in vault s3 azurite gcs; do "${svc}_install" >&2; "${svc}_start" >&2; done
   go test -run '^$' -bench '^BenchmarkCloud' -benchmem -count "$count" ./bench/ | tee "$res/cloud.txt" | grep -E '^Benchmark' >&2 || true
   {
-    echo "## Cloud backend (S3 on versitygw, Azure Blob on Azurite, GCS on fake-gcs-server, all on this machine)"
+    echo "## Cloud backend: raw benchstat output (S3 on versitygw, Azure Blob on Azurite, GCS on fake-gcs-server)"
     echo
     echo "Medians of $count runs (\`go test -bench BenchmarkCloud ./bench/\`); the raw floor is the same SDK doing"
     echo "one GET (and one conditional PUT) of the same object; ratios are to that floor in the same run."
+    echo "The summary is the section \"Cloud backend vs one GET of its object\" above."
     echo
     echo '```'
     benchstat -col /op "$res/cloud.txt" 2>/dev/null || grep -E '^Benchmark' "$res/cloud.txt"

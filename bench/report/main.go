@@ -180,6 +180,7 @@ func (r *report) write() error {
 	r.ageFloor()
 	r.keyring()
 	r.vault()
+	r.cloud()
 	r.raw()
 	return nil
 }
