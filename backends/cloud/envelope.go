@@ -194,7 +194,11 @@ func (d *parsedDoc) openRecipients(me *localIdentity, repo, where string) (*docu
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s cannot be decrypted (damaged or truncated); restore a previous version of the object", secrets.ErrCorrupt, where)
 	}
-	return decodeLegacy(plaintext, repo)
+	content, err := decodeLegacy(plaintext, repo)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	return content, nil
 }
 
 // recipientsError is the error of a payload that me cannot decrypt.
@@ -268,10 +272,12 @@ func (d *parsedDoc) openKMS(ctx context.Context, keeper *gcsecrets.Keeper, kmsUR
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s does not authenticate under its data key: it was altered or damaged; it is not trusted (restore a previous version of the object)", secrets.ErrCorrupt, where)
 	}
+	var content *document.Document
 	if d.body.Document == "" {
-		return decodeLegacy(plaintext, scope.Repository)
+		content, err = decodeLegacy(plaintext, scope.Repository)
+	} else {
+		content, err = document.Parse(plaintext)
 	}
-	content, err := document.Parse(plaintext)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}

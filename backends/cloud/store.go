@@ -71,7 +71,11 @@ func (s *Store) List(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cur.content.List(s.scope.Repository)
+	names, err := cur.content.List(s.scope.Repository)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.Location(), err)
+	}
+	return names, nil
 }
 
 // Get implements secrets.Store.
@@ -96,7 +100,11 @@ func (s *Store) GetAll(ctx context.Context) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cur.content.GetAll(s.scope.Repository)
+	all, err := cur.content.GetAll(s.scope.Repository)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.Location(), err)
+	}
+	return all, nil
 }
 
 // Set implements secrets.Store.
