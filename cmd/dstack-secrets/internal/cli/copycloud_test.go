@@ -9,13 +9,11 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -34,46 +32,23 @@ import (
 // proxy that can refuse every write with S3's 403 AccessDenied, as a bucket
 // policy without s3:PutObject does.
 
-var (
-	cloudBinOnce sync.Once
-	cloudBin     string
-	cloudBinErr  error
-)
-
-// realCloudProgram builds dstack-secrets-cloud once per test run and makes
-// the CLI start it for the rest of the test.
+// realCloudProgram builds dstack-secrets-cloud (from the go build cache,
+// after the first time) and makes the CLI start it for the rest of the
+// test.
 func realCloudProgram(t *testing.T) {
 	t.Helper()
-	cloudBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "dstack-secrets-cloud-program-")
-		if err != nil {
-			cloudBinErr = err
-			return
-		}
-		name := "dstack-secrets-cloud"
-		if runtime.GOOS == "windows" {
-			name += ".exe"
-		}
-		cloudBin = filepath.Join(dir, name)
-		out, err := exec.Command("go", "build", "-o", cloudBin, "github.com/dstackai/dstack-secrets/cmd/dstack-secrets-cloud").CombinedOutput()
-		if err != nil {
-			cloudBinErr = &buildError{err, string(out)}
-		}
-	})
-	if cloudBinErr != nil {
-		t.Fatalf("building dstack-secrets-cloud: %v", cloudBinErr)
+	bin := filepath.Join(t.TempDir(), "dstack-secrets-cloud")
+	if runtime.GOOS == "windows" {
+		bin += ".exe"
+	}
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/dstackai/dstack-secrets/cmd/dstack-secrets-cloud").CombinedOutput()
+	if err != nil {
+		t.Fatalf("building dstack-secrets-cloud: %v: %s", err, out)
 	}
 	saved := cloudProgram
-	cloudProgram = func() (string, error) { return cloudBin, nil }
+	cloudProgram = func() (string, error) { return bin, nil }
 	t.Cleanup(func() { cloudProgram = saved })
 }
-
-type buildError struct {
-	err error
-	out string
-}
-
-func (e *buildError) Error() string { return e.err.Error() + ": " + e.out }
 
 // denyingProxy passes requests to an S3 server, and answers every PUT
 // with 403 AccessDenied while deny is set.
