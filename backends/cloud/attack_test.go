@@ -189,7 +189,7 @@ func checkNotEncryptedTo(t *testing.T, tm *team) {
 	if slices.ContainsFunc(d.body.Recipients, func(r string) bool { return strings.HasPrefix(r, tm.malloryID.member.Fingerprint) }) {
 		t.Fatal("a member encrypted the secrets to the attacker")
 	}
-	if _, err := d.openRecipients(tm.malloryID, ""); err == nil {
+	if _, err := d.openRecipients(tm.malloryID, testScope.Repository, ""); err == nil {
 		t.Fatal("the attacker can decrypt the document")
 	}
 }
@@ -213,8 +213,8 @@ func TestAttackPlantValues(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			plaintext, _ := codec.Encode(map[string]string{"DB_PASSWORD": planted})
-			forged, err := sealRecipients(testScope, d.body.Seq+1, c, tm.malloryID, plaintext)
+			content := newDocument(testScope.Repository, map[string]string{"DB_PASSWORD": planted})
+			forged, err := sealRecipients(testScope, d.body.Seq+1, c, tm.malloryID, content)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -232,8 +232,8 @@ func TestAttackPlantValues(t *testing.T) {
 			data, ver := rawGet(t, tm.raw, key)
 			d, _ := parseDoc(data, key)
 			c, _ := verifyChain(testScope.Project, d.env.Members)
-			plaintext, _ := codec.Encode(map[string]string{"DB_PASSWORD": planted})
-			other, err := sealRecipients(testScope, d.body.Seq+1, c, tm.malloryID, plaintext)
+			content := newDocument(testScope.Repository, map[string]string{"DB_PASSWORD": planted})
+			other, err := sealRecipients(testScope, d.body.Seq+1, c, tm.malloryID, content)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,60 +4,66 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/dstackai/dstack-secrets/internal/document"
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
-// documentCodec turns the secrets of one repository into the plaintext that
-// the envelope (envelope.go) encrypts, and back. Encryption, signing and
-// the object layout are not its business: it only sees name/value maps and
-// bytes.
+// The plaintext inside an object is the store document of package
+// internal/document, the one the file backend keeps, holding one
+// repository: the object's. The envelope's body names its format
+// (docBody.Document; signed in recipients mode, and in KMS mode a changed
+// name only makes the authenticated plaintext fail to decode). In
+// recipients mode the payload is the document's own age encryption
+// (Document.Encrypt), so the standard age program decrypts it
+// (docs/cloud.md); in KMS mode it is the document's plaintext
+// (Document.Encode) sealed under the data key.
 //
-// This file is the one place that knows the plaintext format. To share the
-// document format with the file backend (package internal/document), replace
-// jsonCodec below with an adapter over internal/document and change the
-// variable codec; nothing else in the package depends on the format.
-type documentCodec interface {
-	// Encode returns the plaintext of values.
-	Encode(values map[string]string) ([]byte, error)
-	// Decode returns the values of a plaintext made by Encode. Its errors
-	// never quote the plaintext (it holds values).
-	Decode(plaintext []byte) (map[string]string, error)
-}
+// Objects written before have no Document in their body: their plaintext
+// is the first format, {"version":1,"secrets":{"NAME":"value",...}}. They
+// are read as they are (a read never rewrites an object) and the next
+// write replaces them with a document.
 
-// codec is the plaintext format in use.
-var codec documentCodec = jsonCodec{}
+// legacyVersion is the version of the first plaintext format.
+const legacyVersion = 1
 
-// jsonCodec is the plaintext format of version 1: a JSON object
-// {"version": 1, "secrets": {"NAME": "value", ...}}.
-type jsonCodec struct{}
-
-type jsonDocument struct {
-	Version int               `json:"version"`
-	Secrets map[string]string `json:"secrets"`
-}
-
-const jsonCodecVersion = 1
-
-// Encode implements documentCodec.
-func (jsonCodec) Encode(values map[string]string) ([]byte, error) {
-	if values == nil {
-		values = map[string]string{}
+// decodeLegacy returns the secrets of a first-format plaintext, as a
+// document of repo (a new Document whose edits hold them). Its errors never
+// quote the plaintext.
+func decodeLegacy(plaintext []byte, repo string) (*document.Document, error) {
+	var d struct {
+		Version int               `json:"version"`
+		Secrets map[string]string `json:"secrets"`
 	}
-	return json.Marshal(jsonDocument{Version: jsonCodecVersion, Secrets: values})
-}
-
-// Decode implements documentCodec.
-func (jsonCodec) Decode(plaintext []byte) (map[string]string, error) {
-	var d jsonDocument
 	if err := json.Unmarshal(plaintext, &d); err != nil {
 		// The JSON error may quote a character of a value: say only where.
 		return nil, fmt.Errorf("%w: the decrypted document is not valid JSON (%d bytes)", secrets.ErrCorrupt, len(plaintext))
 	}
-	if d.Version != jsonCodecVersion {
-		return nil, fmt.Errorf("%w: the decrypted document has version %d; this dstack-secrets reads version %d (upgrade it)", secrets.ErrCorrupt, d.Version, jsonCodecVersion)
+	if d.Version != legacyVersion {
+		return nil, fmt.Errorf("%w: the decrypted document has version %d; this dstack-secrets reads version %d (upgrade it)", secrets.ErrCorrupt, d.Version, legacyVersion)
 	}
-	if d.Secrets == nil {
-		d.Secrets = map[string]string{}
+	doc := document.New()
+	for name, value := range d.Secrets {
+		doc.Set(repo, name, value)
 	}
-	return d.Secrets, nil
+	return doc, nil
+}
+
+// checkDocumentFormat refuses a body naming a document format this
+// program does not write (a newer one: upgrade).
+func (d *parsedDoc) checkDocumentFormat(where string) error {
+	switch d.body.Document {
+	case "", document.FormatV2:
+		return nil
+	}
+	return fmt.Errorf("%w: %s holds a document of format %q, which this dstack-secrets does not read; upgrade dstack-secrets (the object is left untouched)", secrets.ErrCorrupt, where, d.body.Document)
+}
+
+// newDocument returns the document an object holds for values, the
+// secrets of repo.
+func newDocument(repo string, values map[string]string) *document.Document {
+	doc := document.New()
+	for name, value := range values {
+		doc.Set(repo, name, value)
+	}
+	return doc
 }

@@ -23,9 +23,7 @@ var servers = []struct {
 
 // conformanceOptions keeps the suite's concurrency tests meaningful but
 // bounded: every write is a conditional PUT of one shared object.
-// The backend cannot list its repositories yet (secrets.RepositoryLister):
-// that needs one GET and decryption per object.
-var conformanceOptions = secretstest.Options{Concurrency: 8, OpsPerWorker: 4, NoRepositories: true}
+var conformanceOptions = secretstest.Options{Concurrency: 8, OpsPerWorker: 4}
 
 // TestConformanceRecipients runs the conformance suite in recipients mode
 // on every server: each test gets a fresh bucket and a fresh identity.

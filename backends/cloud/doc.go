@@ -40,9 +40,20 @@
 // docs/cloud.md has the setup per cloud, least-privilege policies and the
 // threat model of each mode.
 //
-// # The plaintext format
+// # The document
 //
-// The plaintext inside the encryption is produced by one small interface
-// in codec.go (documentCodec); switching it to the shared document format
-// of internal/document is a change of that file only.
+// What an object encrypts is the store document of the file backend
+// (package internal/document, docs/file-format.md), holding the one
+// repository of the object. In recipients mode the payload after the
+// envelope's line is the document's own age encryption, which a member
+// decrypts with the standard age program and their key (docs/cloud.md);
+// in KMS mode it is the document's plaintext sealed under the data key.
+// Objects of the first plaintext format (a JSON object of the secrets) are
+// read as they are and replaced by a document on their next write.
+//
+// # Repositories
+//
+// Store.Repositories (secrets.RepositoryLister) lists PROJECT/repos/ and
+// PROJECT/local/ and reads each object found (one GET each, verified and
+// decrypted as a read of that repository is) for its number of secrets.
 package cloud

@@ -17,18 +17,19 @@ import (
 	gcsecrets "gocloud.dev/secrets"
 	"golang.org/x/crypto/chacha20poly1305"
 
+	"github.com/dstackai/dstack-secrets/internal/document"
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
 // The object of one repository is an envelope, one line of JSON, then a
-// newline, then the payload: the encrypted plaintext of codec.go, raw. The
+// newline, then the payload: the encrypted document of codec.go, raw. The
 // envelope's body (JSON kept byte for byte, since it is what is signed)
 // says whose secrets the object holds and pins the payload by its SHA-256.
 //
-//   - Recipients mode: the plaintext is encrypted with age to every current
-//     member, the body is signed by the member who wrote it, and the
-//     envelope embeds the member list the writer used.
-//   - KMS mode: the plaintext is sealed with XChaCha20-Poly1305 under a
+//   - Recipients mode: the document is encrypted with age to every current
+//     member (the payload is an age file), the body is signed by the member
+//     who wrote it, and the envelope embeds the member list the writer used.
+//   - KMS mode: the document's plaintext is sealed with XChaCha20-Poly1305 under a
 //     fresh random data key, bound to the project and repository, and the
 //     data key is wrapped by the KMS key (gocloud.dev/secrets).
 
@@ -61,6 +62,10 @@ type docBody struct {
 
 	KMS        string `json:"kms,omitempty"`
 	WrappedKey []byte `json:"wrapped_key,omitempty"`
+
+	// Document is the format of the encrypted document (codec.go):
+	// document.FormatV2; empty in objects of the first plaintext format.
+	Document string `json:"document,omitempty"`
 
 	PayloadSHA256 string `json:"payload_sha256"`
 }
@@ -128,27 +133,20 @@ func newBody(scope secrets.Scope, mode string, seq uint64) docBody {
 	return docBody{Project: scope.Project, Repository: scope.Repository, Mode: mode, Seq: seq, Time: time.Now().UTC().Format(time.RFC3339Nano)}
 }
 
-// sealRecipients encrypts plaintext to the current members of c, and signs
-// the document as me.
-func sealRecipients(scope secrets.Scope, seq uint64, c *chain, me *localIdentity, plaintext []byte) ([]byte, error) {
+// sealRecipients encrypts content to the current members of c, and signs
+// the object as me.
+func sealRecipients(scope secrets.Scope, seq uint64, c *chain, me *localIdentity, content *document.Document) ([]byte, error) {
 	members := c.current()
 	rcps := make([]age.Recipient, 0, len(members))
 	body := newBody(scope, modeRecipient, seq)
-	body.MembersHead, body.Signer = c.head(), me.member.Fingerprint
+	body.MembersHead, body.Signer, body.Document = c.head(), me.member.Fingerprint, document.FormatV2
 	for _, m := range members {
 		rcps = append(rcps, m.recipient)
 		body.Recipients = append(body.Recipients, m.String())
 	}
 	var buf bytes.Buffer
-	w, err := age.Encrypt(&buf, rcps...)
-	if err != nil {
+	if err := content.Encrypt(&buf, rcps...); err != nil {
 		return nil, fmt.Errorf("cloud backend: encrypting to the %d members: %w", len(rcps), err)
-	}
-	if _, err := w.Write(plaintext); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
 	}
 	d, err := newDoc(body, buf.Bytes())
 	if err != nil {
@@ -175,21 +173,45 @@ func (d *parsedDoc) verifySigner(c *chain, where string) error {
 	return nil
 }
 
-// openRecipients decrypts a verified recipients-mode document as me.
-func (d *parsedDoc) openRecipients(me *localIdentity, where string) ([]byte, error) {
-	r, err := age.Decrypt(bytes.NewReader(d.payload), me.ageID)
-	var noMatch *age.NoIdentityMatchError
-	if errors.As(err, &noMatch) {
-		return nil, fmt.Errorf("%w: this identity (%s, %s) cannot decrypt %s: it was encrypted to %s; ask one of them to run `dstack-secrets share add` with your key (`dstack-secrets identity` prints it)", secrets.ErrAuth, me.member.Fingerprint, me.path, where, strings.Join(d.body.Recipients, ", "))
+// openRecipients decrypts a verified recipients-mode object as me: the
+// document of repo it holds.
+func (d *parsedDoc) openRecipients(me *localIdentity, repo, where string) (*document.Document, error) {
+	if err := d.checkDocumentFormat(where); err != nil {
+		return nil, err
 	}
+	if d.body.Document != "" {
+		content, err := document.Decrypt(bytes.NewReader(d.payload), int64(len(d.payload)), me.ageID)
+		if err != nil {
+			return nil, d.recipientsError(me, where, err)
+		}
+		return content, nil
+	}
+	r, err := age.Decrypt(bytes.NewReader(d.payload), me.ageID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s cannot be decrypted (damaged); restore a previous version of the object", secrets.ErrCorrupt, where)
+		return nil, d.recipientsError(me, where, err)
 	}
 	plaintext, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s cannot be decrypted (damaged or truncated); restore a previous version of the object", secrets.ErrCorrupt, where)
 	}
-	return plaintext, nil
+	content, err := decodeLegacy(plaintext, repo)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	return content, nil
+}
+
+// recipientsError is the error of a payload that me cannot decrypt.
+func (d *parsedDoc) recipientsError(me *localIdentity, where string, err error) error {
+	var noMatch *age.NoIdentityMatchError
+	if errors.As(err, &noMatch) {
+		return fmt.Errorf("%w: this identity (%s, %s) cannot decrypt %s: it was encrypted to %s; ask one of them to run `dstack-secrets share add` with your key (`dstack-secrets identity` prints it)", secrets.ErrAuth, me.member.Fingerprint, me.path, where, strings.Join(d.body.Recipients, ", "))
+	}
+	if errors.Is(err, secrets.ErrCorrupt) {
+		// A *document.CorruptError: its detail never quotes content.
+		return fmt.Errorf("%s cannot be decrypted or decoded; restore a previous version of the object: %w", where, err)
+	}
+	return fmt.Errorf("%w: %s cannot be decrypted (damaged); restore a previous version of the object", secrets.ErrCorrupt, where)
 }
 
 // kmsAAD binds a KMS-mode payload to its project and repository.
@@ -197,8 +219,12 @@ func kmsAAD(scope secrets.Scope) []byte {
 	return []byte(signatureContext + "kms\x00" + scope.Project + "\x00" + scope.Repository)
 }
 
-// sealKMS encrypts plaintext under a fresh data key wrapped by keeper.
-func sealKMS(ctx context.Context, keeper *gcsecrets.Keeper, kmsURL string, scope secrets.Scope, seq uint64, plaintext []byte) ([]byte, error) {
+// sealKMS encrypts content under a fresh data key wrapped by keeper.
+func sealKMS(ctx context.Context, keeper *gcsecrets.Keeper, kmsURL string, scope secrets.Scope, seq uint64, content *document.Document) ([]byte, error) {
+	plaintext, err := content.Encode()
+	if err != nil {
+		return nil, err
+	}
 	key := make([]byte, chacha20poly1305.KeySize)
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
@@ -216,7 +242,7 @@ func sealKMS(ctx context.Context, keeper *gcsecrets.Keeper, kmsURL string, scope
 		return nil, err
 	}
 	body := newBody(scope, modeKMS, seq)
-	body.KMS, body.WrappedKey = redactURL(kmsURL), wrapped
+	body.KMS, body.WrappedKey, body.Document = redactURL(kmsURL), wrapped, document.FormatV2
 	d, err := newDoc(body, aead.Seal(nonce, nonce, plaintext, kmsAAD(scope)))
 	if err != nil {
 		return nil, err
@@ -224,8 +250,12 @@ func sealKMS(ctx context.Context, keeper *gcsecrets.Keeper, kmsURL string, scope
 	return d.marshal()
 }
 
-// openKMS decrypts a KMS-mode document.
-func (d *parsedDoc) openKMS(ctx context.Context, keeper *gcsecrets.Keeper, kmsURL string, scope secrets.Scope, where string) ([]byte, error) {
+// openKMS decrypts a KMS-mode object: the document of scope's repository
+// it holds.
+func (d *parsedDoc) openKMS(ctx context.Context, keeper *gcsecrets.Keeper, kmsURL string, scope secrets.Scope, where string) (*document.Document, error) {
+	if err := d.checkDocumentFormat(where); err != nil {
+		return nil, err
+	}
 	key, err := keeper.Decrypt(ctx, d.body.WrappedKey)
 	if err != nil {
 		return nil, kmsError(ctx, fmt.Sprintf("unwrap the data key of %s (wrapped by %s) with", where, d.body.KMS), kmsURL, err)
@@ -242,5 +272,14 @@ func (d *parsedDoc) openKMS(ctx context.Context, keeper *gcsecrets.Keeper, kmsUR
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s does not authenticate under its data key: it was altered or damaged; it is not trusted (restore a previous version of the object)", secrets.ErrCorrupt, where)
 	}
-	return plaintext, nil
+	var content *document.Document
+	if d.body.Document == "" {
+		content, err = decodeLegacy(plaintext, scope.Repository)
+	} else {
+		content, err = document.Parse(plaintext)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	return content, nil
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dstackai/dstack-secrets/internal/document"
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
@@ -52,11 +53,13 @@ func (s *Store) Close() error { return s.close() }
 
 // current is the verified state of the repository's object.
 type current struct {
-	values map[string]string
-	ver    version
-	seq    uint64
-	doc    *parsedDoc // nil when the object does not exist
-	chain  *chain     // recipients mode: the trusted member list (nil: none yet)
+	// content holds the repository's secrets (under its identity): the
+	// decrypted document, or an empty one when the object does not exist.
+	content *document.Document
+	ver     version
+	seq     uint64
+	doc     *parsedDoc // nil when the object does not exist
+	chain   *chain     // recipients mode: the trusted member list (nil: none yet)
 	// membersVer is the version of the member list object (writes only).
 	membersVer   version
 	membersEpoch int
@@ -68,7 +71,11 @@ func (s *Store) List(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return secrets.SortedNames(cur.values), nil
+	names, err := cur.content.List(s.scope.Repository)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.Location(), err)
+	}
+	return names, nil
 }
 
 // Get implements secrets.Store.
@@ -77,7 +84,10 @@ func (s *Store) Get(ctx context.Context, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	v, ok := cur.values[name]
+	v, ok, err := cur.content.Get(s.scope.Repository, name)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", s.Location(), err)
+	}
 	if !ok {
 		return "", secrets.ErrNotFound
 	}
@@ -90,7 +100,11 @@ func (s *Store) GetAll(ctx context.Context) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cur.values, nil
+	all, err := cur.content.GetAll(s.scope.Repository)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.Location(), err)
+	}
+	return all, nil
 }
 
 // Set implements secrets.Store.
@@ -185,7 +199,7 @@ func (s *Store) load(ctx context.Context, forWrite bool) (*current, error) {
 	if merr != nil {
 		return nil, merr
 	}
-	cur := &current{values: map[string]string{}, ver: ver, membersVer: mver}
+	cur := &current{content: document.New(), ver: ver, membersVer: mver}
 	if mver.exists {
 		var f membersFile
 		if err := json.Unmarshal(mdata, &f); err != nil {
@@ -218,12 +232,11 @@ func (s *Store) load(ctx context.Context, forWrite bool) (*current, error) {
 		return nil, err
 	}
 	cur.doc, cur.seq = doc, doc.body.Seq
-	var plaintext []byte
 	switch {
 	case s.keeper != nil && doc.body.Mode == modeKMS:
-		plaintext, err = doc.openKMS(ctx, s.keeper, s.opts.KMS, s.scope, where)
+		cur.content, err = doc.openKMS(ctx, s.keeper, s.opts.KMS, s.scope, where)
 	case s.keeper == nil && doc.body.Mode == modeRecipient:
-		plaintext, err = s.openRecipients(ctx, cur, doc, where)
+		cur.content, err = s.openRecipients(ctx, cur, doc, where)
 	default:
 		configured := modeRecipient
 		if s.keeper != nil {
@@ -234,15 +247,12 @@ func (s *Store) load(ctx context.Context, forWrite bool) (*current, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cur.values, err = codec.Decode(plaintext); err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
-	}
 	return cur, nil
 }
 
 // openRecipients verifies the member list embedded in doc and doc's
 // signature against the trusted member list, and decrypts it.
-func (s *Store) openRecipients(ctx context.Context, cur *current, doc *parsedDoc, where string) ([]byte, error) {
+func (s *Store) openRecipients(ctx context.Context, cur *current, doc *parsedDoc, where string) (*document.Document, error) {
 	me, err := s.identity(ctx)
 	if err != nil {
 		return nil, err
@@ -272,7 +282,7 @@ func (s *Store) openRecipients(ctx context.Context, cur *current, doc *parsedDoc
 	if err := s.pin(cur.chain); err != nil {
 		return nil, err
 	}
-	return doc.openRecipients(me, where)
+	return doc.openRecipients(me, s.scope.Repository, where)
 }
 
 // pin records c as the trusted member list on this machine.
@@ -325,20 +335,20 @@ func (s *Store) tryUpdate(ctx context.Context, fn updateFunc) error {
 			return fmt.Errorf("%w: this identity (%s, %s) is not a member of project %q who can write; a member can add it with `dstack-secrets share add '%s'`", secrets.ErrPermission, me.member.Fingerprint, me.path, s.name, me.member.Key)
 		}
 	}
-	values := maps.Clone(cur.values)
+	values, err := cur.content.GetAll(s.scope.Repository)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.Location(), err)
+	}
 	changed, err := fn(cur, values)
 	if err != nil || !changed {
 		return err
 	}
-	plaintext, err := codec.Encode(values)
-	if err != nil {
-		return err
-	}
+	content := newDocument(s.scope.Repository, values)
 	var data []byte
 	if s.keeper != nil {
-		data, err = sealKMS(ctx, s.keeper, s.opts.KMS, s.scope, cur.seq+1, plaintext)
+		data, err = sealKMS(ctx, s.keeper, s.opts.KMS, s.scope, cur.seq+1, content)
 	} else {
-		data, err = sealRecipients(s.scope, cur.seq+1, cur.chain, me, plaintext)
+		data, err = sealRecipients(s.scope, cur.seq+1, cur.chain, me, content)
 	}
 	if err != nil {
 		return err

@@ -60,7 +60,7 @@ func TestConformanceThroughTheProgram(t *testing.T) {
 					return reg.Open(ctx, secrets.OpenRequest{Scope: scope, Backend: backendName, Env: env,
 						Options: secrets.Options{"url": loc.URL, "endpoint": loc.Endpoint}})
 				}
-			}, secretstest.Options{Concurrency: 8, OpsPerWorker: 4, NoRepositories: true}) // the cloud backend does not list repositories yet
+			}, secretstest.Options{Concurrency: 8, OpsPerWorker: 4})
 		})
 	}
 }

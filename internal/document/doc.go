@@ -36,6 +36,8 @@
 //	d.Set(repo, name, value)                          // edits, kept until Encrypt
 //	d.Delete(repo, name) (existed bool, err error)
 //	d.Encrypt(dst, recipients...) error               // checks the whole stored document, writes version 2
+//	document.Parse(plaintext) (*Document, error)      // a plaintext decrypted by other means (a KMS data key)
+//	d.Encode() ([]byte, error)                        // the plaintext Encrypt would encrypt, to seal by other means
 //	document.Fingerprint(head, size) (string, bool)   // cache key of an encrypted file: its age header + size
 //	d.Fingerprint() string                            // of the encryption d was read from or written to
 //	d.Reopen(src, size) *Document                     // same encryption through another handle, sharing what is decoded

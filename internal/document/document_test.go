@@ -394,27 +394,37 @@ func TestReadFailureIsNotCorruption(t *testing.T) {
 	}
 }
 
-// TestDocExample checks that the example of docs/file-format.md is what
-// the writer produces for its secrets.
+// TestDocExample checks that the examples of docs/file-format.md and
+// docs/cloud.md are what the writer produces for their secrets.
 func TestDocExample(t *testing.T) {
-	md, err := os.ReadFile("../../docs/file-format.md")
+	for _, doc := range []struct{ file, section string }{
+		{"../../docs/file-format.md", "## Version 2"},
+		{"../../docs/cloud.md", "## Layout"},
+	} {
+		checkDocExample(t, doc.file, doc.section)
+	}
+}
+
+func checkDocExample(t *testing.T, file, section string) {
+	t.Helper()
+	md, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(md), "## Version 2")
+	_, rest, ok := strings.Cut(string(md), section)
 	if !ok {
-		t.Fatal("docs/file-format.md has no Version 2 section")
+		t.Fatalf("%s has no %s section", file, section)
 	}
 	_, rest, _ = strings.Cut(rest, "```json\n")
 	example, _, ok := strings.Cut(rest, "```\n")
 	if !ok {
-		t.Fatal("no JSON example in the Version 2 section")
+		t.Fatalf("no JSON example in the %s section of %s", section, file)
 	}
 	var doc struct {
 		Repositories map[string]map[string]string `json:"repositories"`
 	}
 	if err := json.Unmarshal([]byte(example), &doc); err != nil {
-		t.Fatalf("the example is not JSON: %v", err)
+		t.Fatalf("the example of %s is not JSON: %v", file, err)
 	}
 	d := New()
 	for repo, m := range doc.Repositories {
@@ -424,6 +434,6 @@ func TestDocExample(t *testing.T) {
 	}
 	id := newKey(t)
 	if got := openPlain(t, encrypt(t, d, id), id); got != example {
-		t.Errorf("the writer produces\n%s\nthe documentation shows\n%s", got, example)
+		t.Errorf("%s: the writer produces\n%s\nthe documentation shows\n%s", file, got, example)
 	}
 }

@@ -21,10 +21,7 @@ import (
 // Fingerprint is that of the new encryption; on failure d is unchanged and
 // what was written to dst must be thrown away.
 func (d *Document) Encrypt(dst io.Writer, recipients ...age.Recipient) error {
-	if err := d.load(); err != nil {
-		return err
-	}
-	plain, st, err := d.encode()
+	plain, st, err := d.encodeChecked()
 	if err != nil {
 		return err
 	}
@@ -44,6 +41,15 @@ func (d *Document) Encrypt(dst io.Writer, recipients ...age.Recipient) error {
 	st.key, _ = Fingerprint(hw.head, hw.n)
 	d.st, d.src, d.edits = st, source{}, nil
 	return nil
+}
+
+// encodeChecked loads and checks the stored document, and lays it out
+// with its edits.
+func (d *Document) encodeChecked() (string, *state, error) {
+	if err := d.load(); err != nil {
+		return "", nil, err
+	}
+	return d.encode()
 }
 
 // headWriter passes writes through, counting the bytes and keeping the

@@ -69,7 +69,13 @@ func FuzzDecode(f *testing.F) {
 			}
 			return false
 		}
+		// Parse, of the same plaintext, agrees with Decrypt throughout.
+		p, perr := Parse(bytes.Clone(plain))
 		d, err := Decrypt(bytes.NewReader(data), int64(len(data)), id)
+		if (perr == nil) != (err == nil) {
+			t.Fatalf("Parse and Decrypt disagree: %v / %v", perr, err)
+		}
+		ok("Parse", perr)
 		if !ok("Decrypt", err) {
 			return
 		}
@@ -94,8 +100,15 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		var out bytes.Buffer
+		encoded, eerr := p.Encode()
 		if !ok("Encrypt", d.Encrypt(&out, id.Recipient())) {
+			if eerr == nil {
+				t.Fatal("Encode accepted a document that Encrypt refused")
+			}
 			return
+		}
+		if !ok("Encode", eerr) || string(encoded) != openPlain(t, out.Bytes(), id) {
+			t.Fatal("Encode and Encrypt write different documents")
 		}
 		again, err := Decrypt(bytes.NewReader(out.Bytes()), int64(out.Len()), id)
 		if err != nil {
