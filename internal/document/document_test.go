@@ -427,3 +427,42 @@ func TestDocExample(t *testing.T) {
 		t.Errorf("the writer produces\n%s\nthe documentation shows\n%s", got, example)
 	}
 }
+
+// TestRewriteAfterGetAll: a rewrite after GetAll of a store of one
+// repository (what add does after its capacity check) decrypts the
+// document once, not once for GetAll and again for the rewrite, and writes
+// what it should.
+func TestRewriteAfterGetAll(t *testing.T) {
+	id := newKey(t)
+	d := New()
+	want := map[string]string{}
+	for i := range 10000 {
+		name, value := fmt.Sprintf("SECRET_%06d", i), fmt.Sprintf("tok_%036d", i)
+		d.Set("r", name, value)
+		want[name] = value
+	}
+	data := encrypt(t, d, id)
+	src := &countingReaderAt{r: bytes.NewReader(data)}
+	r, err := Decrypt(src, int64(len(data)), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := r.GetAll("r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSecrets(t, "GetAll", all, want)
+	r.Set("r", "SECRET_005000", "new-value")
+	want["SECRET_005000"] = "new-value"
+	out := encrypt(t, r, id)
+	// The index is read before the entries, and again with them.
+	if got := src.n.Load(); got > int64(len(data))*3/2 {
+		t.Errorf("GetAll and the rewrite read %d bytes of a %d-byte document", got, len(data))
+	}
+	e := decrypt(t, out, id)
+	all, err = e.GetAll("r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSecrets(t, "rewritten", all, want)
+}

@@ -143,6 +143,12 @@ func (d *Document) check(plain string) error {
 		if err != nil {
 			return err
 		}
+		st.mu.Lock()
+		sound := rs.sound // GetAll checked every entry as below
+		st.mu.Unlock()
+		if sound {
+			names = nil
+		}
 		for j, name := range names {
 			lit, ok := entryLiteral(plain[offs[j]:offs[j+1]-2], name)
 			if end, _, ok2 := scanString(lit, 0); !ok || !ok2 || end != len(lit) {
@@ -183,10 +189,21 @@ type outRepo struct {
 // encode lays out the document with its edits; d has been loaded.
 // Stored entries that do not change are copied in runs, as they are.
 func (d *Document) encode() (string, *state, error) {
-	repos, err := d.Repositories()
-	if err != nil {
-		return "", nil, err
+	// Every repository stored or edited; those left without secrets are
+	// dropped below, once their names are merged (Repositories would
+	// merge the names of every edited one once more to know it).
+	var repos []string
+	for r := range d.st.v1 {
+		repos = append(repos, r)
 	}
+	for _, te := range d.st.toc {
+		repos = append(repos, te.Repository)
+	}
+	for r := range d.edits {
+		repos = append(repos, r)
+	}
+	slices.Sort(repos)
+	repos = slices.Compact(repos)
 	outs := make([]outRepo, 0, len(repos))
 	var scratch []byte // new entries, made into strings at the end
 	type pending struct{ repo, part, from, to int }
@@ -230,7 +247,9 @@ func (d *Document) encode() (string, *state, error) {
 					add(name, rs.values[name])
 				}
 			})
-			outs = append(outs, o)
+			if len(o.names) > 0 {
+				outs = append(outs, o)
+			}
 			continue
 		}
 		if len(edits) == 0 {
@@ -264,7 +283,9 @@ func (d *Document) encode() (string, *state, error) {
 			}
 		}
 		run(len(base))
-		outs = append(outs, o)
+		if len(o.names) > 0 {
+			outs = append(outs, o)
+		}
 	}
 	if len(fresh) > 0 {
 		s := string(scratch)
