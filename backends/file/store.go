@@ -78,6 +78,16 @@ func (s *Store) GetAll(ctx context.Context) (all map[string]string, err error) {
 	return all, err
 }
 
+// SizeBound implements secrets.SizeBounder from the document's first
+// line, decoding no value.
+func (s *Store) SizeBound(ctx context.Context) (n int, err error) {
+	err = s.view(ctx, func(d *document.Document) error {
+		n = int(d.SizeBound(s.scope.Repository))
+		return nil
+	})
+	return n, err
+}
+
 // Set implements secrets.Store.
 func (s *Store) Set(ctx context.Context, name, value string) error {
 	return s.update(ctx, func(d *document.Document, repo string) (bool, error) {

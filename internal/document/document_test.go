@@ -466,3 +466,48 @@ func TestRewriteAfterGetAll(t *testing.T) {
 	}
 	sameSecrets(t, "rewritten", all, want)
 }
+
+// TestSizeBound: SizeBound bounds the bytes of names and values from
+// above (escapes only add to it), closely for plain values (the quotes,
+// colon and separator of each entry), in the indexed layout, for a plain
+// JSON document and with edits.
+func TestSizeBound(t *testing.T) {
+	id := newKey(t)
+	exact := func(m map[string]string) int64 {
+		var n int64
+		for k, v := range m {
+			n += int64(len(k) + len(v))
+		}
+		return n
+	}
+	plain := map[string]string{}
+	for i := range 100 {
+		plain[fmt.Sprintf("S%03d", i)] = strings.Repeat("v", i)
+	}
+	d := New()
+	for k, v := range tricky {
+		d.Set("tricky", k, v)
+	}
+	for k, v := range plain {
+		d.Set("plain", k, v)
+	}
+	e := decrypt(t, encrypt(t, d, id), id)
+	if got, want := e.SizeBound("tricky"), exact(tricky); got < want {
+		t.Errorf("escaped values: SizeBound %d, below the size %d", got, want)
+	}
+	// 2 quotes, a colon and 2 quotes per entry; ",\n" between entries.
+	if got, want := e.SizeBound("plain"), exact(plain)+7*100-2; got != want {
+		t.Errorf("plain values: SizeBound %d, want %d", got, want)
+	}
+	if got := e.SizeBound("none"); got != 0 {
+		t.Errorf("a missing repository: SizeBound %d", got)
+	}
+	e.Set("plain", "NEW", "value")
+	if got, want := e.SizeBound("plain"), exact(plain)+7*100-2+8; got != want {
+		t.Errorf("with an edit: SizeBound %d, want %d", got, want)
+	}
+	v1 := `{"format":"dstack-secrets/file/v1","repositories":{"r":{"B":"2","A":"1\n\u003c"}}}`
+	if got := decrypt(t, sealPlain(t, v1, id), id).SizeBound("r"); got != 6 {
+		t.Errorf("plain JSON: SizeBound %d, want 6", got)
+	}
+}
