@@ -39,6 +39,7 @@ var (
 	_ secrets.BulkGetter  = (*Store)(nil)
 	_ secrets.BatchWriter = (*Store)(nil)
 	_ secrets.Locator     = (*Store)(nil)
+	_ secrets.SizeBounder = (*Store)(nil)
 )
 
 // Path returns the store file's path.
