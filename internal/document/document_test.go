@@ -459,12 +459,18 @@ func TestRewriteAfterGetAll(t *testing.T) {
 	if got := src.n.Load(); got > int64(len(data))*3/2 {
 		t.Errorf("GetAll and the rewrite read %d bytes of a %d-byte document", got, len(data))
 	}
-	e := decrypt(t, out, id)
-	all, err = e.GetAll("r")
-	if err != nil {
-		t.Fatal(err)
+	// The written document, in memory (a replacement keeps the names as
+	// they were) and decrypted again.
+	for what, e := range map[string]*Document{"after Encrypt": r, "decrypted": decrypt(t, out, id)} {
+		all, err = e.GetAll("r")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameSecrets(t, what, all, want)
+		if names, err := e.List("r"); err != nil || !slices.Equal(names, slices.Sorted(maps.Keys(want))) {
+			t.Fatalf("%s: List gives %d names, %v", what, len(names), err)
+		}
 	}
-	sameSecrets(t, "rewritten", all, want)
 }
 
 // TestSizeBound: SizeBound bounds the bytes of names and values from

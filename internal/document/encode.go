@@ -228,13 +228,19 @@ func (d *Document) encode() (string, *state, error) {
 		edits := d.edits[repo]
 		o := outRepo{quoted: string(appendQuoted(nil, repo))}
 		o.te.Repository = repo
+		// Edits that only replace stored values (add -y of an existing
+		// name) leave the names as they are: o.names is then base itself,
+		// not a copy.
+		sameNames := offs != nil && replacesOnly(base, edits)
 		add := func(name, value string) {
 			from := len(scratch)
 			scratch = appendQuoted(scratch, name)
 			scratch = append(scratch, ':')
 			scratch = appendQuoted(scratch, value)
 			fresh = append(fresh, pending{len(outs), len(o.parts), from, len(scratch)})
-			o.names = append(o.names, name)
+			if !sameNames {
+				o.names = append(o.names, name)
+			}
 			o.sizes = append(o.sizes, int64(len(scratch)-from))
 			o.parts = append(o.parts, "")
 		}
@@ -252,7 +258,7 @@ func (d *Document) encode() (string, *state, error) {
 			}
 			continue
 		}
-		if len(edits) == 0 {
+		if sameNames {
 			o.names = base
 		} else {
 			o.names = make([]string, 0, len(base)+len(edits))
@@ -263,7 +269,7 @@ func (d *Document) encode() (string, *state, error) {
 			if to <= i {
 				return
 			}
-			if len(edits) > 0 {
+			if !sameNames {
 				o.names = append(o.names, base[i:to]...)
 			}
 			for j := i; j < to; j++ {
@@ -294,6 +300,17 @@ func (d *Document) encode() (string, *state, error) {
 		}
 	}
 	return layOut(outs)
+}
+
+// replacesOnly reports whether edits only set names that base (sorted)
+// holds: the names stay as they are.
+func replacesOnly(base []string, edits map[string]*string) bool {
+	for k, v := range edits {
+		if _, found := slices.BinarySearch(base, k); v == nil || !found {
+			return false
+		}
+	}
+	return true
 }
 
 // layOut computes the offsets and writes the plaintext of outs.
