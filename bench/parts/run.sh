@@ -6,8 +6,8 @@
 # Sourced by bench/run, with $res and $bin defined (and its dstack-secrets
 # build in $bin). Run alone, it builds what it needs and prints the section:
 #
-#   bash bench/parts/run.sh                 # 300 runs of each command
-#   RUN_HF_RUNS=50 bash bench/parts/run.sh
+#   bash bench/parts/run.sh                 # 300 runs of each command, in 5 rounds
+#   RUN_HF_RUNS=50 RUN_HF_ROUNDS=2 bash bench/parts/run.sh
 #
 # Every command runs without a shell (hyperfine -N) with its standard output
 # and error on pipes (--output=pipe), as in a pipeline or a CI log: run then
@@ -47,20 +47,47 @@
   got=$(cd "$rw/repo" && HOME="$rw/home" "$ds" run -- sh -c 'echo "$SECRET_000005"')
   test "$got" = "***"
   load=$(cut -d' ' -f1-3 /proc/loadavg)
-  (cd "$rw/repo" && HOME="$rw/home" hyperfine -N --style none --output=pipe --warmup 20 --runs "$runs" \
-    --export-json "$res/run.json" \
-    -n "env /bin/true" "env /bin/true" \
-    -n "no-op Go process" "$bin/go-noop" \
-    -n "Go exec floor (execfloor /bin/true)" "$bin/execfloor /bin/true" \
-    -n "dstack-secrets list" "$ds list" \
-    -n "dstack-secrets run -- /bin/true" "$ds run -- /bin/true" \
-    -n "dstack-secrets run --no-mask -- /bin/true" "$ds run --no-mask -- /bin/true" >&2)
+  # Load from elsewhere drifts during a run, and hyperfine measures one
+  # command after the other: the commands take turns in rounds of
+  # runs/rounds runs each, and the ratios are the medians of the rounds'.
+  rounds=${RUN_HF_ROUNDS:-5}
+  per=$(( (runs + rounds - 1) / rounds ))
+  for r in $(seq "$rounds"); do
+    (cd "$rw/repo" && HOME="$rw/home" hyperfine -N --style none --output=pipe --warmup 10 --runs "$per" \
+      --export-json "$res/run-$r.json" \
+      -n "env /bin/true" "env /bin/true" \
+      -n "no-op Go process" "$bin/go-noop" \
+      -n "Go exec floor (execfloor /bin/true)" "$bin/execfloor /bin/true" \
+      -n "dstack-secrets list" "$ds list" \
+      -n "dstack-secrets run -- /bin/true" "$ds run -- /bin/true" \
+      -n "dstack-secrets run --no-mask -- /bin/true" "$ds run --no-mask -- /bin/true" >&2)
+  done
   load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+  # One summary: per command, the median of the rounds' medians (and of
+  # their means, deviations, user and system times), and the median of the
+  # rounds' ratios to env /bin/true.
+  jq -s '
+    def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    (map(.results | map({key: .command, value: .median}) | from_entries)) as $rounds
+    | {rounds: length, results: [.[0].results[].command as $c | {
+        command: $c,
+        median: (map(.results[] | select(.command == $c) | .median) | median),
+        mean: (map(.results[] | select(.command == $c) | .mean) | median),
+        stddev: (map(.results[] | select(.command == $c) | .stddev) | median),
+        user: (map(.results[] | select(.command == $c) | .user) | median),
+        system: (map(.results[] | select(.command == $c) | .system) | median),
+        ratio: ($rounds | map(.[$c] / .["env /bin/true"]) | median),
+        over_list: ($rounds | map(.[$c] - .["dstack-secrets list"]) | median),
+        over_noop: ($rounds | map(.[$c] - .["no-op Go process"]) | median),
+        over_nomask: ($rounds | map(.[$c] - .["dstack-secrets run --no-mask -- /bin/true"]) | median)
+      }]}' "$res"/run-[0-9]*.json > "$res/run.json"
+  rm -f "$res"/run-[0-9]*.json
   {
     echo "## Fixed cost of \`run\` (10 secrets)"
     echo
-    echo "Whole processes, run by hyperfine without a shell ($runs runs each, output on pipes) in a git repository"
-    echo "whose file-backend store holds 10 secrets; load average $load before, $load_after after."
+    echo "Whole processes, run by hyperfine without a shell in a git repository whose file-backend store holds"
+    echo "10 secrets, with the output on pipes; the commands take turns in $rounds rounds of $per runs each, and the"
+    echo "table shows the medians of the rounds' medians and ratios (load average $load before, $load_after after)."
     echo "\`execfloor\` ([bench/execfloor](bench/execfloor/main.go)) is a Go program that only starts the command"
     echo "with its output through copied pipes, forwards signals and waits."
     echo
@@ -68,15 +95,15 @@
     echo "|---|---:|---:|---:|---:|---:|"
     jq -r '
       def ms: . * 1000 | if . >= 10 then (. * 10 | round / 10 | tostring) else (. * 100 | round / 100 | tostring) end + " ms";
-      (.results[] | select(.command == "env /bin/true") | .median) as $env
-      | .results[]
-      | "| `\(.command)` | \(.median | ms) | \(.mean | ms) ± \(.stddev | ms) | \(.user | ms) | \(.system | ms) | \(.median / $env * 100 | round / 100)x |"' "$res/run.json"
+      .results[]
+      | "| `\(.command)` | \(.median | ms) | \(.mean | ms) ± \(.stddev | ms) | \(.user | ms) | \(.system | ms) | \(.ratio * 100 | round / 100)x |"' "$res/run.json"
     echo
     jq -r '
-      (.results | map({key: .command, value: .median}) | from_entries) as $m
-      | ($m["dstack-secrets run -- /bin/true"] / $m["env /bin/true"]) as $x
-      | "- Target: `run -- /bin/true` at 10 secrets within 2.5x of `env /bin/true`: **\(if $x <= 2.5 then "met" else "not met" end)** (\($x * 100 | round / 100)x).",
-        "- `run` over `list` (what run adds once the secrets are read): \(($m["dstack-secrets run -- /bin/true"] - $m["dstack-secrets list"]) * 1e5 | round / 100) ms; the Go exec floor over the no-op Go process: \(($m["Go exec floor (execfloor /bin/true)"] - $m["no-op Go process"]) * 1e5 | round / 100) ms; masking (`run` over `run --no-mask`): \(($m["dstack-secrets run -- /bin/true"] - $m["dstack-secrets run --no-mask -- /bin/true"]) * 1e5 | round / 100) ms."' "$res/run.json"
+      (.results | map({key: .command, value: .}) | from_entries) as $m
+      | $m["dstack-secrets run -- /bin/true"] as $run
+      | def ms: . * 1e5 | round / 100 | tostring + " ms";
+      "- Target: `run -- /bin/true` at 10 secrets within 2.5x of `env /bin/true`: **\(if $run.ratio <= 2.5 then "met" else "not met" end)** (\($run.ratio * 100 | round / 100)x).",
+      "- What `run` adds over `list` (once the secrets are read): \($run.over_list | ms); what the Go exec floor adds over the no-op Go process: \($m["Go exec floor (execfloor /bin/true)"].over_noop | ms); masking (`run` over `run --no-mask`): \($run.over_nomask | ms)."' "$res/run.json"
   } > "$res/section-run.md"
   if [ -n "$standalone" ]; then cat "$res/section-run.md"; fi
 ) || echo "run benchmark failed" >&2
