@@ -50,10 +50,28 @@ func BenchmarkWriter(b *testing.B) {
 }
 
 // BenchmarkNew is the cost of building a Redactor for 1,000 32-byte
-// secrets, paid once when run starts.
+// secrets and its matcher, paid once by a run whose command prints
+// something.
 func BenchmarkNew(b *testing.B) {
 	secrets := maskgen.Secrets(1000, 32, 1)
 	for b.Loop() {
-		New(secrets, Options{})
+		New(secrets, Options{}).matcher()
 	}
+}
+
+// BenchmarkNewSmall is the cost of a Redactor for the 10 40-byte secrets
+// of a small repository: New alone (what every run pays), and with its
+// matcher (what a run whose command prints something pays).
+func BenchmarkNewSmall(b *testing.B) {
+	secrets := maskgen.Secrets(10, 40, 1)
+	b.Run("new", func(b *testing.B) {
+		for b.Loop() {
+			New(secrets, Options{})
+		}
+	})
+	b.Run("matcher", func(b *testing.B) {
+		for b.Loop() {
+			New(secrets, Options{}).matcher()
+		}
+	})
 }

@@ -50,8 +50,10 @@
 //
 // # Algorithm
 //
-// All forms of all values are the patterns of one multi-pattern matcher
-// built once by [New] and shared, read-only, by every writer:
+// All forms of all values are the patterns of one multi-pattern matcher,
+// built once when it is first needed (the first bytes written to a writer
+// of the Redactor, or the first String or Bytes; a command that prints
+// nothing never pays for it) and then shared, read-only, by every writer:
 //
 //   - Finding occurrences: every pattern is at least m bytes long (m is the
 //     shortest pattern), so every occurrence covers one of the stream
@@ -109,6 +111,7 @@ import (
 	"bytes"
 	"io"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -156,8 +159,14 @@ type Redactor struct {
 	names   []string // names of the masked secrets, sorted
 	masks   [][]byte // the replacement shown for each name
 	skipped []string
-	m       *matcher // nil when nothing is masked
 	idle    time.Duration
+
+	// The matcher is built from values by the first call of matcher.
+	values    [][]byte // of names, in order; nil once the matcher is built
+	minLen    int
+	encodings bool
+	once      sync.Once
+	m         *matcher
 }
 
 // New returns a Redactor that masks the values in secrets (name → value).
@@ -173,13 +182,12 @@ func New(secrets map[string]string, opts Options) *Redactor {
 	if idle == 0 {
 		idle = DefaultIdleFlush
 	}
-	r := &Redactor{idle: idle}
+	r := &Redactor{idle: idle, minLen: minLen, encodings: !opts.NoEncodings}
 	names := make([]string, 0, len(secrets))
 	for name := range secrets {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	var values [][]byte
 	for _, name := range names {
 		v := secrets[name]
 		if len(v) < minLen {
@@ -187,17 +195,30 @@ func New(secrets map[string]string, opts Options) *Redactor {
 			continue
 		}
 		r.names = append(r.names, name)
-		values = append(values, []byte(v))
+		r.values = append(r.values, []byte(v))
 		if opts.Format == FormatName {
 			r.masks = append(r.masks, []byte("<"+name+">"))
 		} else {
 			r.masks = append(r.masks, []byte("***"))
 		}
 	}
-	if len(values) > 0 {
-		r.m = newMatcher(patternsOf(values, minLen, !opts.NoEncodings))
-	}
 	return r
+}
+
+// masksAny reports whether r masks any value.
+func (r *Redactor) masksAny() bool { return r != nil && len(r.names) > 0 }
+
+// matcher returns the matcher of r's patterns, building it on the first
+// call; nil when r masks nothing.
+func (r *Redactor) matcher() *matcher {
+	if !r.masksAny() {
+		return nil
+	}
+	r.once.Do(func() {
+		r.m = newMatcher(patternsOf(r.values, r.minLen, r.encodings))
+		r.values = nil
+	})
+	return r.m
 }
 
 // Skipped returns the names, sorted, of the secrets whose values are not
@@ -220,7 +241,7 @@ func (r *Redactor) Names() []string {
 // String returns s with every value masked, as a writer would write it in
 // one piece (there is no idle flush).
 func (r *Redactor) String(s string) string {
-	if r == nil || r.m == nil {
+	if !r.masksAny() {
 		return s
 	}
 	var b bytes.Buffer
@@ -233,7 +254,7 @@ func (r *Redactor) String(s string) string {
 
 // Bytes returns b with every value masked, like String.
 func (r *Redactor) Bytes(b []byte) []byte {
-	if r == nil || r.m == nil {
+	if !r.masksAny() {
 		return slices.Clone(b)
 	}
 	var out bytes.Buffer
@@ -254,7 +275,7 @@ func (r *Redactor) Bytes(b []byte) []byte {
 // returned by every later Write and Close; after Close, Write returns
 // ErrClosed.
 func (r *Redactor) NewWriter(w io.Writer) io.WriteCloser {
-	if r == nil || r.m == nil {
+	if !r.masksAny() {
 		return &passWriter{w: w}
 	}
 	return r.newWriter(w, r.idle)

@@ -36,7 +36,7 @@ type region struct {
 // each ending after safe; everything before emitted is written.
 type writer struct {
 	r *Redactor
-	m *matcher
+	m *matcher // r's, taken at the first write (building it then)
 	w io.Writer
 
 	mu       sync.Mutex
@@ -59,7 +59,7 @@ type writer struct {
 }
 
 func (r *Redactor) newWriter(w io.Writer, idle time.Duration) *writer {
-	return &writer{r: r, m: r.m, w: w, idle: idle}
+	return &writer{r: r, w: w, idle: idle}
 }
 
 // Write masks p and writes what is decided to the underlying writer.
@@ -104,6 +104,9 @@ func (w *writer) Close() error {
 
 // process consumes one piece of input.
 func (w *writer) process(p []byte) error {
+	if w.m == nil {
+		w.m = w.r.matcher()
+	}
 	m := w.m
 	prevEnd := w.pos
 	w.buf = append(w.buf, p...)

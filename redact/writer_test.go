@@ -343,3 +343,39 @@ func TestCopy(t *testing.T) {
 		t.Fatalf("Copy error = %v", err)
 	}
 }
+
+// TestMatcherBuiltOnFirstWrite: New and a writer that is closed without
+// bytes build no matcher (a command that prints nothing pays nothing for
+// it); writers of a new Redactor written at the same time build it once and
+// all mask.
+func TestMatcherBuiltOnFirstWrite(t *testing.T) {
+	r := New(map[string]string{"T": token}, Options{})
+	w := r.NewWriter(io.Discard)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r.m != nil || r.values == nil {
+		t.Fatal("the matcher was built before any byte was written")
+	}
+	if names := r.Names(); len(names) != 1 || names[0] != "T" {
+		t.Fatalf("Names = %v before the matcher is built, want [T]", names)
+	}
+	outs := make([]syncBuffer, 4)
+	var wg sync.WaitGroup
+	for i := range outs {
+		w := r.NewWriter(&outs[i])
+		wg.Go(func() {
+			_, _ = fmt.Fprintf(w, "a %s b\n", token)
+			_ = w.Close()
+		})
+	}
+	wg.Wait()
+	for i := range outs {
+		if got := outs[i].String(); got != "a *** b\n" {
+			t.Fatalf("writer %d: output of len %d, want the value masked", i, len(got))
+		}
+	}
+	if r.m == nil || r.values != nil {
+		t.Fatal("the matcher is not kept once built")
+	}
+}

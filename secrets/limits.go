@@ -45,7 +45,9 @@ type capacity struct {
 // once. Writers in other processes are seen at that next List. The size is
 // known without reading values while the scope is small enough that even
 // values of MaxValueSize would fit (about 250 secrets); beyond that it is
-// read with the backend's own bulk read (the file backend's one
+// bounded by the backend's SizeBounder when it has one (the file backend:
+// from its index, no value read) and that bound leaves room for the write;
+// else it is read with the backend's own bulk read (the file backend's one
 // decryption), and a backend without one (Vault, the keychains: one read
 // per secret) is bounded by MaxSecrets only.
 func (c *checked) checkCapacity(ctx context.Context, values map[string]string) error {
@@ -93,6 +95,15 @@ func (c *checked) checkCapacity(ctx context.Context, values map[string]string) e
 	}
 	if size > MaxStoreSize {
 		size = sizeUntracked
+		// A bound of the backend's (the file backend's from its index)
+		// that leaves room for the write saves reading every value.
+		if sb, ok := c.d.(SizeBounder); ok {
+			if bound, err := sb.SizeBound(ctx); err == nil && bound >= 0 && bound <= MaxStoreSize-added {
+				size = bound + added
+			}
+		}
+	}
+	if size == sizeUntracked {
 		if b, ok := c.d.(BulkGetter); ok {
 			all, err := b.GetAll(ctx)
 			switch {

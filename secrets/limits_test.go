@@ -164,3 +164,67 @@ func TestMaxSecretsOption(t *testing.T) {
 		t.Errorf("after raising the cap: %v", err)
 	}
 }
+
+// memBounded is memBulk with a SizeBounder answering bound, counting the
+// bulk reads.
+type memBounded struct {
+	memBulk
+	bound  int
+	getAll int
+}
+
+func (m *memBounded) SizeBound(context.Context) (int, error) { return m.bound, nil }
+
+func (m *memBounded) GetAll(ctx context.Context) (map[string]string, error) {
+	m.getAll++
+	return m.memBulk.GetAll(ctx)
+}
+
+// TestSizeBounder: a backend's size bound that leaves room for a write
+// spares the capacity check the bulk read of a big scope; a bound without
+// room falls back to the bulk read, which still refuses what is too big.
+func TestSizeBounder(t *testing.T) {
+	ctx := context.Background()
+	m := &memBounded{memBulk: memBulk{newMem()}}
+	for i := range 300 { // past the size bound of MaxValueSize per secret
+		m.data[fmt.Sprintf("S%03d", i)] = "v"
+	}
+	m.bound = 300 * 5
+	s := secrets.Wrap(m, secrets.Info{})
+	if err := s.Set(ctx, "S001", "w"); err != nil {
+		t.Fatal(err)
+	}
+	if m.getAll != 0 {
+		t.Errorf("%d bulk reads with a bound that leaves room, want 0", m.getAll)
+	}
+
+	m = &memBounded{memBulk: memBulk{newMem()}, bound: secrets.MaxStoreSize}
+	for i := range 300 {
+		m.data[fmt.Sprintf("S%03d", i)] = "v"
+	}
+	s = secrets.Wrap(m, secrets.Info{})
+	if err := s.Set(ctx, "NEW", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if m.getAll != 1 {
+		t.Errorf("%d bulk reads with a bound without room, want 1", m.getAll)
+	}
+
+	big := strings.Repeat("x", secrets.MaxValueSize)
+	m = &memBounded{memBulk: memBulk{newMem()}}
+	for i := range 250 {
+		m.data[fmt.Sprintf("B%03d", i)] = big
+	}
+	m.bound = 250 * (4 + secrets.MaxValueSize)
+	s = secrets.Wrap(m, secrets.Info{})
+	batch := map[string]string{}
+	for i := range 10 {
+		batch[fmt.Sprintf("C%03d", i)] = big
+	}
+	if err := secrets.SetMany(ctx, s, batch, false); !errors.Is(err, secrets.ErrLimit) {
+		t.Errorf("a batch past the limit with an exact bound: %v", err)
+	}
+	if len(m.data) != 250 {
+		t.Errorf("written despite the limit")
+	}
+}

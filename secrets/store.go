@@ -62,6 +62,16 @@ type BulkGetter interface {
 	GetAll(ctx context.Context) (map[string]string, error)
 }
 
+// SizeBounder is an optional interface for stores that can bound the size
+// of their scope without reading every value. The store returned by Wrap
+// uses it in its capacity check (MaxStoreSize) before reading a big scope
+// whole with GetAll, which it then does only when the bound is too high.
+type SizeBounder interface {
+	// SizeBound returns an upper bound of the bytes of names and values
+	// the scope holds: len(name)+len(value) summed over its secrets.
+	SizeBound(ctx context.Context) (int, error)
+}
+
 // BatchWriter is an optional interface for stores that can write several
 // secrets in one atomic step (the file backend rewrites its file once).
 // Call the SetMany helper rather than asserting it directly: it falls back

@@ -391,3 +391,28 @@ func TestManyWritersOneProcess(t *testing.T) {
 
 // storePath is the store file of a store opened by file.Open.
 func storePath(s secrets.Store) string { return secrets.Unwrap(s).(*file.Store).Path() }
+
+// TestSizeBound: the store bounds its scope's size from its index (the
+// capacity check's shortcut past about 250 secrets), from above.
+func TestSizeBound(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, t.TempDir())
+	sb, ok := secrets.Unwrap(s).(secrets.SizeBounder)
+	if !ok {
+		t.Fatal("the file store is not a secrets.SizeBounder")
+	}
+	if n, err := sb.SizeBound(ctx); err != nil || n != 0 {
+		t.Fatalf("an empty store: SizeBound %d, %v", n, err)
+	}
+	values := map[string]string{"A": "1", "QUOTED": `say "hi"`, "LONG": strings.Repeat("x", 300)}
+	if err := secrets.SetMany(ctx, s, values, false); err != nil {
+		t.Fatal(err)
+	}
+	size := 0
+	for k, v := range values {
+		size += len(k) + len(v)
+	}
+	if n, err := sb.SizeBound(ctx); err != nil || n < size || n > size+7*len(values)+2 {
+		t.Fatalf("SizeBound %d, %v; the size is %d", n, err, size)
+	}
+}

@@ -39,6 +39,7 @@ var (
 	_ secrets.BulkGetter  = (*Store)(nil)
 	_ secrets.BatchWriter = (*Store)(nil)
 	_ secrets.Locator     = (*Store)(nil)
+	_ secrets.SizeBounder = (*Store)(nil)
 )
 
 // Path returns the store file's path.
@@ -76,6 +77,16 @@ func (s *Store) GetAll(ctx context.Context) (all map[string]string, err error) {
 		return err
 	})
 	return all, err
+}
+
+// SizeBound implements secrets.SizeBounder from the document's first
+// line, decoding no value.
+func (s *Store) SizeBound(ctx context.Context) (n int, err error) {
+	err = s.view(ctx, func(d *document.Document) error {
+		n = int(d.SizeBound(s.scope.Repository))
+		return nil
+	})
+	return n, err
 }
 
 // Set implements secrets.Store.

@@ -105,7 +105,7 @@ func (s *Store) write(doc *document.Document, rcps []age.Recipient) error {
 			os.Remove(tmpName)
 		}
 	}()
-	if err := doc.Encrypt(tmp, rcps...); err != nil {
+	if err := doc.Encrypt(earlyWriteback(tmp), rcps...); err != nil {
 		var ce *document.CorruptError
 		if errors.As(err, &ce) {
 			return s.corrupt(ce.Detail)

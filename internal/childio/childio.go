@@ -3,7 +3,8 @@
 //
 // Without a terminal, the command's standard output and standard error are
 // pipes whose bytes are masked on their way to ours (one filter each, or
-// one for both when they are the same writer); its standard input is ours.
+// one pipe and filter for both when they are the same writer or files open
+// on the same file, as after 2>&1); its standard input is ours.
 //
 // When our standard output is a terminal (an *os.File for which
 // term.IsTerminal is true), the command is started on a new
@@ -110,7 +111,7 @@ func Start(cmd *exec.Cmd, opts Options) (*Child, error) {
 		}
 	}
 	cmd.Stdin = opts.Stdin
-	if sameWriter(opts.Stdout, opts.Stderr) {
+	if sameWriter(opts.Stdout, opts.Stderr) || sameFile(opts.Stdout, opts.Stderr) {
 		w := c.filter(opts.Redactor, opts.Stdout)
 		cmd.Stdout, cmd.Stderr = w, w
 	} else {
@@ -144,6 +145,28 @@ func sameWriter(a, b io.Writer) bool {
 		return false
 	}
 	return a == b
+}
+
+// sameFile reports whether a and b are files open on the same file (the
+// same device and inode), as our standard output and error are after
+// 2>&1: the command then gets one pipe and one filter for both, which
+// keeps the order of what it writes to each and masks a value split
+// between them, and costs one pipe and one copying goroutine less.
+func sameFile(a, b io.Writer) bool {
+	fa, ok := a.(*os.File)
+	if !ok {
+		return false
+	}
+	fb, ok := b.(*os.File)
+	if !ok {
+		return false
+	}
+	sa, err := fa.Stat()
+	if err != nil {
+		return false
+	}
+	sb, err := fb.Stat()
+	return err == nil && os.SameFile(sa, sb)
 }
 
 // Process is the started process, for sending it signals.

@@ -259,3 +259,41 @@ func waitFor(t *testing.T, get func() string, s string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestPipesSameFileOneStream: our standard output and error as two files
+// open on the same pipe (2>&1) give the command one pipe and one filter:
+// what it writes to each comes out in order, and a value split between
+// them is masked.
+func TestPipesSameFileOneStream(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	fd, err := syscall.Dup(int(w.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2 := os.NewFile(uintptr(fd), "pipe")
+	got := make(chan string)
+	go func() {
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(r)
+		got <- b.String()
+	}()
+	c, err := Start(shell(`echo a; echo b >&2; echo c; printf '%s' "${SECRET%????}"; printf '%s\n' "${SECRET#${SECRET%????}}" >&2`),
+		Options{Redactor: masker(), Stdout: w, Stderr: w2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, err := c.Wait(); err != nil || code != 0 {
+		t.Fatalf("Wait = %d, %v", code, err)
+	}
+	w.Close()
+	w2.Close()
+	// Pieces of the value would show if it were not masked: no content in
+	// the failure.
+	if out, want := <-got, "a\nb\nc\n***\n"; out != want {
+		t.Errorf("stdout+stderr: %d bytes, not the %d expected (in order, the value masked)", len(out), len(want))
+	}
+}

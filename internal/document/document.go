@@ -69,6 +69,7 @@ type repoState struct {
 	sizes   string    // version 2: the raw sizes list, parsed into offs on demand
 	offs    []int64   // offs[i]: start of entry i; offs[len(names)]: end of the last + 2
 	entries string    // version 2: the entries, once read whole (GetAll)
+	sound   bool      // version 2: every entry was checked as check does (GetAll)
 	values  map[string]string
 	all     bool // values holds every secret (version 1)
 }
@@ -406,7 +407,8 @@ func (r recReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-// read returns n bytes of plaintext at off.
+// read returns n bytes of plaintext at off. A part of at least half the
+// document is read as the whole plaintext (see readAll), which is kept.
 func (d *Document) read(off, n int64) (string, error) {
 	st := d.st
 	if off < 0 || n < 0 || off > st.size-n {
@@ -419,6 +421,22 @@ func (d *Document) read(off, n int64) (string, error) {
 		return s, nil
 	}
 	st.mu.Unlock()
+	if n > 0 && 2*n >= st.size {
+		// Most of the document (the entries of a store of one repository,
+		// for GetAll): it is read whole, in one sequential pass, and kept,
+		// so that a rewrite (Encrypt's load) does not decrypt it again.
+		plain, err := d.readAll()
+		if err != nil {
+			return "", err
+		}
+		st.mu.Lock()
+		if !st.loaded {
+			st.plain, st.loaded = plain, true
+		}
+		plain = st.plain
+		st.mu.Unlock()
+		return plain[off : off+n], nil
+	}
 	if d.src.cipher == nil || d.src.fileKey == nil {
 		return "", errors.New("document: reading a Document without a source (use Reopen)")
 	}

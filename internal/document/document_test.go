@@ -437,3 +437,93 @@ func checkDocExample(t *testing.T, file, section string) {
 		t.Errorf("%s: the writer produces\n%s\nthe documentation shows\n%s", file, got, example)
 	}
 }
+
+// TestRewriteAfterGetAll: a rewrite after GetAll of a store of one
+// repository (what add does after its capacity check) decrypts the
+// document once, not once for GetAll and again for the rewrite, and writes
+// what it should.
+func TestRewriteAfterGetAll(t *testing.T) {
+	id := newKey(t)
+	d := New()
+	want := map[string]string{}
+	for i := range 10000 {
+		name, value := fmt.Sprintf("SECRET_%06d", i), fmt.Sprintf("tok_%036d", i)
+		d.Set("r", name, value)
+		want[name] = value
+	}
+	data := encrypt(t, d, id)
+	src := &countingReaderAt{r: bytes.NewReader(data)}
+	r, err := Decrypt(src, int64(len(data)), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := r.GetAll("r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSecrets(t, "GetAll", all, want)
+	r.Set("r", "SECRET_005000", "new-value")
+	want["SECRET_005000"] = "new-value"
+	out := encrypt(t, r, id)
+	// The index is read before the entries, and again with them.
+	if got := src.n.Load(); got > int64(len(data))*3/2 {
+		t.Errorf("GetAll and the rewrite read %d bytes of a %d-byte document", got, len(data))
+	}
+	// The written document, in memory (a replacement keeps the names as
+	// they were) and decrypted again.
+	for what, e := range map[string]*Document{"after Encrypt": r, "decrypted": decrypt(t, out, id)} {
+		all, err = e.GetAll("r")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameSecrets(t, what, all, want)
+		if names, err := e.List("r"); err != nil || !slices.Equal(names, slices.Sorted(maps.Keys(want))) {
+			t.Fatalf("%s: List gives %d names, %v", what, len(names), err)
+		}
+	}
+}
+
+// TestSizeBound: SizeBound bounds the bytes of names and values from
+// above (escapes only add to it), closely for plain values (the quotes,
+// colon and separator of each entry), in the indexed layout, for a plain
+// JSON document and with edits.
+func TestSizeBound(t *testing.T) {
+	id := newKey(t)
+	exact := func(m map[string]string) int64 {
+		var n int64
+		for k, v := range m {
+			n += int64(len(k) + len(v))
+		}
+		return n
+	}
+	plain := map[string]string{}
+	for i := range 100 {
+		plain[fmt.Sprintf("S%03d", i)] = strings.Repeat("v", i)
+	}
+	d := New()
+	for k, v := range tricky {
+		d.Set("tricky", k, v)
+	}
+	for k, v := range plain {
+		d.Set("plain", k, v)
+	}
+	e := decrypt(t, encrypt(t, d, id), id)
+	if got, want := e.SizeBound("tricky"), exact(tricky); got < want {
+		t.Errorf("escaped values: SizeBound %d, below the size %d", got, want)
+	}
+	// 2 quotes, a colon and 2 quotes per entry; ",\n" between entries.
+	if got, want := e.SizeBound("plain"), exact(plain)+7*100-2; got != want {
+		t.Errorf("plain values: SizeBound %d, want %d", got, want)
+	}
+	if got := e.SizeBound("none"); got != 0 {
+		t.Errorf("a missing repository: SizeBound %d", got)
+	}
+	e.Set("plain", "NEW", "value")
+	if got, want := e.SizeBound("plain"), exact(plain)+7*100-2+8; got != want {
+		t.Errorf("with an edit: SizeBound %d, want %d", got, want)
+	}
+	v1 := `{"format":"dstack-secrets/file/v1","repositories":{"r":{"B":"2","A":"1\n\u003c"}}}`
+	if got := decrypt(t, sealPlain(t, v1, id), id).SizeBound("r"); got != 6 {
+		t.Errorf("plain JSON: SizeBound %d, want 6", got)
+	}
+}

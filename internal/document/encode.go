@@ -149,6 +149,12 @@ func (d *Document) check(plain string) error {
 		if err != nil {
 			return err
 		}
+		st.mu.Lock()
+		sound := rs.sound // GetAll checked every entry as below
+		st.mu.Unlock()
+		if sound {
+			names = nil
+		}
 		for j, name := range names {
 			lit, ok := entryLiteral(plain[offs[j]:offs[j+1]-2], name)
 			if end, _, ok2 := scanString(lit, 0); !ok || !ok2 || end != len(lit) {
@@ -189,10 +195,21 @@ type outRepo struct {
 // encode lays out the document with its edits; d has been loaded.
 // Stored entries that do not change are copied in runs, as they are.
 func (d *Document) encode() (string, *state, error) {
-	repos, err := d.Repositories()
-	if err != nil {
-		return "", nil, err
+	// Every repository stored or edited; those left without secrets are
+	// dropped below, once their names are merged (Repositories would
+	// merge the names of every edited one once more to know it).
+	var repos []string
+	for r := range d.st.v1 {
+		repos = append(repos, r)
 	}
+	for _, te := range d.st.toc {
+		repos = append(repos, te.Repository)
+	}
+	for r := range d.edits {
+		repos = append(repos, r)
+	}
+	slices.Sort(repos)
+	repos = slices.Compact(repos)
 	outs := make([]outRepo, 0, len(repos))
 	var scratch []byte // new entries, made into strings at the end
 	type pending struct{ repo, part, from, to int }
@@ -217,13 +234,19 @@ func (d *Document) encode() (string, *state, error) {
 		edits := d.edits[repo]
 		o := outRepo{quoted: string(appendQuoted(nil, repo))}
 		o.te.Repository = repo
+		// Edits that only replace stored values (add -y of an existing
+		// name) leave the names as they are: o.names is then base itself,
+		// not a copy.
+		sameNames := offs != nil && replacesOnly(base, edits)
 		add := func(name, value string) {
 			from := len(scratch)
 			scratch = appendQuoted(scratch, name)
 			scratch = append(scratch, ':')
 			scratch = appendQuoted(scratch, value)
 			fresh = append(fresh, pending{len(outs), len(o.parts), from, len(scratch)})
-			o.names = append(o.names, name)
+			if !sameNames {
+				o.names = append(o.names, name)
+			}
 			o.sizes = append(o.sizes, int64(len(scratch)-from))
 			o.parts = append(o.parts, "")
 		}
@@ -236,10 +259,12 @@ func (d *Document) encode() (string, *state, error) {
 					add(name, rs.values[name])
 				}
 			})
-			outs = append(outs, o)
+			if len(o.names) > 0 {
+				outs = append(outs, o)
+			}
 			continue
 		}
-		if len(edits) == 0 {
+		if sameNames {
 			o.names = base
 		} else {
 			o.names = make([]string, 0, len(base)+len(edits))
@@ -250,7 +275,7 @@ func (d *Document) encode() (string, *state, error) {
 			if to <= i {
 				return
 			}
-			if len(edits) > 0 {
+			if !sameNames {
 				o.names = append(o.names, base[i:to]...)
 			}
 			for j := i; j < to; j++ {
@@ -270,7 +295,9 @@ func (d *Document) encode() (string, *state, error) {
 			}
 		}
 		run(len(base))
-		outs = append(outs, o)
+		if len(o.names) > 0 {
+			outs = append(outs, o)
+		}
 	}
 	if len(fresh) > 0 {
 		s := string(scratch)
@@ -279,6 +306,17 @@ func (d *Document) encode() (string, *state, error) {
 		}
 	}
 	return layOut(outs)
+}
+
+// replacesOnly reports whether edits only set names that base (sorted)
+// holds: the names stay as they are.
+func replacesOnly(base []string, edits map[string]*string) bool {
+	for k, v := range edits {
+		if _, found := slices.BinarySearch(base, k); v == nil || !found {
+			return false
+		}
+	}
+	return true
 }
 
 // layOut computes the offsets and writes the plaintext of outs.

@@ -386,6 +386,9 @@ func (d *Document) allValues(rs *repoState, extra int) (map[string]string, error
 		}
 		m[name] = v
 	}
+	d.st.mu.Lock()
+	rs.sound = true // a rewrite need not check the entries again
+	d.st.mu.Unlock()
 	return m, nil
 }
 

@@ -87,21 +87,21 @@ func addSecret(ctx context.Context, a *app, in addInput) error {
 		}
 	}
 	return a.withStore(ctx, func(store secrets.Store, r secrets.Resolved) error {
-		overwrite := in.Yes
-		if !in.Yes {
-			_, err := store.Get(ctx, in.Name)
-			switch {
-			case err == nil:
-				err := a.confirmOrRefuse(fmt.Sprintf("Secret %q already exists in %s. Overwrite it?", in.Name, where(r)),
-					fmt.Errorf("secret %q already exists in %s; pass -y to overwrite it", in.Name, where(r)),
-					fmt.Sprintf("secret %q not changed", in.Name))
-				if err != nil {
-					return err
-				}
-				overwrite = true
-			case !errors.Is(err, secrets.ErrNotFound):
+		// Whether the name exists decides between Set and Create, so that
+		// the write pays one capacity check (with -y too: Create and then
+		// Set would pay two, each reading a big store whole).
+		_, err := store.Get(ctx, in.Name)
+		exists := err == nil
+		switch {
+		case exists && !in.Yes:
+			err := a.confirmOrRefuse(fmt.Sprintf("Secret %q already exists in %s. Overwrite it?", in.Name, where(r)),
+				fmt.Errorf("secret %q already exists in %s; pass -y to overwrite it", in.Name, where(r)),
+				fmt.Sprintf("secret %q not changed", in.Name))
+			if err != nil {
 				return err
 			}
+		case !exists && !errors.Is(err, secrets.ErrNotFound):
+			return err
 		}
 		value := in.Value
 		if !in.HasValue {
@@ -111,16 +111,23 @@ func addSecret(ctx context.Context, a *app, in addInput) error {
 			}
 		}
 		verb := "Added"
-		if overwrite {
-			var err error
-			if verb, err = overwriteSecret(ctx, store, in.Name, value, in.Yes); err != nil {
+		if exists {
+			verb = "Updated"
+			if err := store.Set(ctx, in.Name, value); err != nil {
 				return err
 			}
 		} else if err := secrets.Create(ctx, store, in.Name, value); err != nil {
-			if errors.Is(err, secrets.ErrExists) {
+			if !errors.Is(err, secrets.ErrExists) {
+				return err
+			}
+			if !in.Yes {
 				return fmt.Errorf("secret %q was created in %s by someone else meanwhile; pass -y to overwrite it", in.Name, where(r))
 			}
-			return err
+			// Created meanwhile by someone else: -y overwrites it.
+			verb = "Updated"
+			if err := store.Set(ctx, in.Name, value); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintf(a.Stderr, "%s secret %s in %s\n", verb, in.Name, where(r))
 		return nil
@@ -181,22 +188,4 @@ func (a *app) readValue(ctx context.Context, name string) (string, error) {
 		return "", err
 	}
 	return value, nil
-}
-
-// overwriteSecret stores value under name, which may exist, and returns
-// the verb of the outcome: "Added" for a new name, "Updated" for an
-// existing one. Unless unknown is set the name was seen to exist (the
-// user confirmed the overwrite); with -y it is unknown, and Create, which
-// fails on an existing name without writing, tells which.
-func overwriteSecret(ctx context.Context, store secrets.Store, name, value string, unknown bool) (string, error) {
-	if unknown {
-		err := secrets.Create(ctx, store, name, value)
-		if err == nil {
-			return "Added", nil
-		}
-		if !errors.Is(err, secrets.ErrExists) {
-			return "", err
-		}
-	}
-	return "Updated", store.Set(ctx, name, value)
 }
