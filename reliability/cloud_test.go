@@ -33,6 +33,14 @@ var cloudServers = []struct {
 	{"gcs", cloudtest.GCS},
 }
 
+// cloudLoadServers are cloudServers and SeaweedFS (scripts/services/
+// seaweedfs.sh): the load test also runs on a distributed store, whose
+// contended conditional writes are much slower than versitygw's.
+var cloudLoadServers = append(slices.Clone(cloudServers), struct {
+	name string
+	get  func(testing.TB) cloudtest.Server
+}{"seaweedfs", cloudtest.SeaweedFS})
+
 var cloudScope = secrets.Scope{Project: "team", Repository: repoID}
 
 // cloudSandbox is a sandbox whose default project "team" uses the cloud
@@ -65,14 +73,14 @@ func openCloud(t *testing.T, opts cloud.Options) secrets.Store {
 
 // TestCloudConcurrentAdds: 16 workers each start 50 `add` processes one
 // after another (800 processes, 16 at a time, all writing the one object
-// of the repository with conditional writes), on every server: all 800
-// secrets are present with their values.
+// of the repository with conditional writes), on every server and on
+// SeaweedFS: all 800 secrets are present with their values.
 func TestCloudConcurrentAdds(t *testing.T) {
 	workers, perWorker := 16, 50
 	if *long {
 		perWorker = 200
 	}
-	for _, srv := range cloudServers {
+	for _, srv := range cloudLoadServers {
 		t.Run(srv.name, func(t *testing.T) {
 			s, opts := cloudSandbox(t, srv.get(t))
 			start := time.Now()

@@ -19,6 +19,7 @@ var servers = []struct {
 	{"s3", cloudtest.S3},
 	{"azurite", cloudtest.Azurite},
 	{"gcs", cloudtest.GCS},
+	{"seaweedfs", cloudtest.SeaweedFS},
 }
 
 // conformanceOptions keeps the suite's concurrency tests meaningful but

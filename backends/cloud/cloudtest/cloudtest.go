@@ -1,6 +1,6 @@
 // Package cloudtest gives tests of the cloud backend fresh buckets on the
-// real object stores that scripts/services/{s3,azurite,gcs}.sh start
-// (versitygw, Azurite, fake-gcs-server), and transit keys on the Vault dev
+// real object stores that scripts/services/{s3,azurite,gcs,seaweedfs}.sh
+// start (versitygw, Azurite, fake-gcs-server, SeaweedFS), and transit keys on the Vault dev
 // server of scripts/services/vault.sh. A server that is not running skips
 // the test, or fails it when DSTACK_SECRETS_TEST_REQUIRE_SERVICES is set
 // (as scripts/test does).
@@ -29,7 +29,8 @@ import (
 
 // Server is one object store server.
 type Server struct {
-	// Name is "s3" (versitygw), "azurite" or "gcs" (fake-gcs-server).
+	// Name is "s3" (versitygw), "azurite", "gcs" (fake-gcs-server) or
+	// "seaweedfs" (an S3 server too).
 	Name string
 	// Endpoint is the value of the backend's endpoint option for it.
 	Endpoint string
@@ -59,6 +60,23 @@ func S3(t testing.TB) Server {
 	return Server{Name: "s3", Endpoint: e, Bin: os.Getenv("DSTACK_SECRETS_TEST_S3_BIN"), Env: map[string]string{
 		"AWS_ACCESS_KEY_ID":         os.Getenv("DSTACK_SECRETS_TEST_S3_ACCESS_KEY"),
 		"AWS_SECRET_ACCESS_KEY":     os.Getenv("DSTACK_SECRETS_TEST_S3_SECRET_KEY"),
+		"AWS_REGION":                "us-east-1",
+		"AWS_EC2_METADATA_DISABLED": "true",
+	}}
+}
+
+// SeaweedFS returns the single-node SeaweedFS (`weed mini`, S3 gateway) of
+// scripts/services/seaweedfs.sh. It is an S3 server: its stores use s3://
+// URLs and its client is S3Client.
+func SeaweedFS(t testing.TB) Server {
+	t.Helper()
+	e := os.Getenv("DSTACK_SECRETS_TEST_SEAWEEDFS_ENDPOINT")
+	if e == "" {
+		require(t, "SeaweedFS S3 server", "source scripts/services/seaweedfs.sh && seaweedfs_install && seaweedfs_start")
+	}
+	return Server{Name: "seaweedfs", Endpoint: e, Bin: os.Getenv("DSTACK_SECRETS_TEST_SEAWEEDFS_BIN"), Env: map[string]string{
+		"AWS_ACCESS_KEY_ID":         os.Getenv("DSTACK_SECRETS_TEST_SEAWEEDFS_ACCESS_KEY"),
+		"AWS_SECRET_ACCESS_KEY":     os.Getenv("DSTACK_SECRETS_TEST_SEAWEEDFS_SECRET_KEY"),
 		"AWS_REGION":                "us-east-1",
 		"AWS_EC2_METADATA_DISABLED": "true",
 	}}
@@ -146,7 +164,7 @@ func (s Server) NewBucket(t testing.TB) Location {
 func (s Server) Options(bucket, prefix string) Location {
 	o := Location{Endpoint: s.Endpoint}
 	switch s.Name {
-	case "s3":
+	case "s3", "seaweedfs":
 		o.URL = "s3://" + bucket + "/" + prefix + "?region=us-east-1"
 	case "azurite":
 		o.URL = "azblob://" + bucket + "/" + prefix
@@ -159,7 +177,7 @@ func (s Server) Options(bucket, prefix string) Location {
 // CreateBucket creates a bucket (container) with the server's own SDK.
 func (s Server) CreateBucket(ctx context.Context, name string) error {
 	switch s.Name {
-	case "s3":
+	case "s3", "seaweedfs":
 		_, err := s.S3Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)})
 		return err
 	case "azurite":
@@ -180,7 +198,7 @@ func (s Server) CreateBucket(ctx context.Context, name string) error {
 	return fmt.Errorf("unknown server %q", s.Name)
 }
 
-// S3Client is an S3 client of the server (versitygw).
+// S3Client is an S3 client of the server (versitygw or SeaweedFS).
 func (s Server) S3Client() *s3.Client {
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(s.Env["AWS_ACCESS_KEY_ID"], s.Env["AWS_SECRET_ACCESS_KEY"], "")}
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
