@@ -27,6 +27,9 @@ type fakeOptions struct {
 	Ratio   float64 `yaml:"ratio"`
 	Fail    string  `yaml:"fail"`
 	PidFile string  `yaml:"pid_file"`
+	// PromptAtOpen asks at open; Get OPENED returns the answer.
+	PromptAtOpen bool   `yaml:"prompt_at_open"`
+	Opened       string `yaml:"-"`
 
 	Env secrets.Env `yaml:"-"`
 }
@@ -39,6 +42,13 @@ func openFake(ctx context.Context, scope secrets.Scope, opts fakeOptions) (secre
 	}
 	if opts.Fail != "" {
 		return nil, kindError(opts.Fail)
+	}
+	if opts.PromptAtOpen {
+		v, err := opts.Env.Prompt(ctx, "Open passphrase: ")
+		if err != nil {
+			return nil, fmt.Errorf("fake: the prompt at open failed: %w", err)
+		}
+		opts.Opened = v
 	}
 	return secrets.Wrap(&fakeStore{opts: opts}, secrets.Info{Backend: "fake", Scope: scope}), nil
 }
@@ -93,9 +103,30 @@ func (f *fakeStore) Get(ctx context.Context, name string) (string, error) {
 		if f.opts.Env.Prompt == nil {
 			return "no prompt", nil
 		}
-		return f.opts.Env.Prompt(ctx, "Passphrase: ")
+		v, err := f.opts.Env.Prompt(ctx, "Passphrase: ")
+		if err != nil {
+			return "", fmt.Errorf("fake: the prompt failed: %w", err)
+		}
+		return v, nil
+	case name == "PROMPT_TWICE":
+		// Two prompts in one call, as a backend asking again after a
+		// wrong password.
+		a, err := f.opts.Env.Prompt(ctx, "First: ")
+		if err != nil {
+			return "", err
+		}
+		b, err := f.opts.Env.Prompt(ctx, "Second: ")
+		return a + "+" + b, err
+	case name == "WARN":
+		f.opts.Env.Warning("fake: a warning")
+		f.opts.Env.Notice("fake: a notice")
+		return "warned", nil
+	case name == "TIMEOUT":
+		return f.opts.Env.Timeout.String(), nil
 	case name == "A" || name == "B":
 		return "value-" + name, nil
+	case name == "OPENED":
+		return f.opts.Opened, nil
 	case name == "OPTS":
 		return fmt.Sprintf("%d %g", f.opts.Count, f.opts.Ratio), nil
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/dstackai/dstack-secrets/secrets"
@@ -47,7 +46,7 @@ func Serve(ctx context.Context, reg *secrets.Registry, in io.Reader, out io.Writ
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	sv := &server{reg: reg, out: json.NewEncoder(out), cancel: cancel, inflight: map[uint64]context.CancelFunc{}}
+	sv := &server{reg: reg, out: json.NewEncoder(out), cancel: cancel, inflight: map[uint64]context.CancelFunc{}, asks: map[uint64]chan request{}}
 	g := greeting{Protocol: ProtocolVersion}
 	for _, b := range reg.Backends() {
 		g.Backends = append(g.Backends, backendInfo{Name: b.Name, Env: cfg.env[b.Name]})
@@ -104,12 +103,16 @@ type server struct {
 	out  *json.Encoder
 	werr error
 
-	store   secrets.Store // after open
+	// The main loop's state (handle).
+	opening bool          // open was asked
 	closing bool          // close was asked
 	done    chan struct{} // closed when close was answered
 
 	mu       sync.Mutex
+	store    secrets.Store // once opened
 	inflight map[uint64]context.CancelFunc
+	asks     map[uint64]chan request // prompts waiting for their answer
+	nextAsk  uint64
 	wg       sync.WaitGroup
 }
 
@@ -148,26 +151,45 @@ func (sv *server) respond(id uint64, result any, err error) {
 	_ = sv.write(r)
 }
 
-// handle answers one request (the calls in their own goroutines) and
+// handle answers one request (the calls in their own goroutines, so that
+// the loop goes on reading cancellations and answers to prompts) and
 // reports whether Serve is done.
 func (sv *server) handle(ctx context.Context, r request) bool {
-	if r.Cancel != 0 {
+	switch {
+	case r.Cancel != 0:
 		sv.mu.Lock()
 		if stop := sv.inflight[r.Cancel]; stop != nil {
 			stop()
 		}
 		sv.mu.Unlock()
 		return false
-	}
-	switch {
-	case r.Method == "open" && sv.store == nil && !sv.closing:
-		octx, stop := callContext(ctx, r)
-		s, res, err := sv.open(octx, r.Params)
-		stop()
-		sv.store = s
-		sv.respond(r.ID, res, err)
+	case r.Answer != 0:
+		sv.mu.Lock()
+		ch := sv.asks[r.Answer]
+		delete(sv.asks, r.Answer)
+		sv.mu.Unlock()
+		if ch != nil {
+			ch <- r // buffered
+		}
 		return false
-	case r.Method == mClose.name && sv.store == nil:
+	}
+	sv.mu.Lock()
+	opened := sv.store
+	sv.mu.Unlock()
+	switch {
+	case r.Method == "open" && !sv.opening && !sv.closing:
+		sv.opening = true
+		sv.start(ctx, r, func(ctx context.Context) (any, error) {
+			s, res, err := sv.open(ctx, r.Params)
+			if err == nil {
+				sv.mu.Lock()
+				sv.store = s
+				sv.mu.Unlock()
+			}
+			return res, err
+		})
+		return false
+	case r.Method == mClose.name && opened == nil:
 		sv.respond(r.ID, none{}, nil)
 		return true
 	case sv.closing:
@@ -176,7 +198,7 @@ func (sv *server) handle(ctx context.Context, r request) bool {
 	case r.Method == "open":
 		sv.respond(r.ID, nil, errors.New("plugin: open was sent twice: a program serves one store"))
 		return false
-	case sv.store == nil:
+	case opened == nil:
 		sv.respond(r.ID, nil, fmt.Errorf("plugin: %q before open", r.Method))
 		return false
 	case r.Method == mClose.name:
@@ -184,16 +206,23 @@ func (sv *server) handle(ctx context.Context, r request) bool {
 		sv.done = make(chan struct{})
 		go func() {
 			sv.wg.Wait()
-			sv.respond(r.ID, none{}, secrets.Close(sv.store))
+			sv.respond(r.ID, none{}, secrets.Close(opened))
 			close(sv.done)
 		}()
 		return false
 	}
 	m, ok := methods[r.Method]
-	if !ok || !m.supports(sv.store) {
+	if !ok || !m.supports(opened) {
 		sv.respond(r.ID, nil, fmt.Errorf("plugin: method %q: %w by this program", r.Method, errors.ErrUnsupported))
 		return false
 	}
+	sv.start(ctx, r, func(ctx context.Context) (any, error) { return m.serve(ctx, opened, r.Params) })
+	return false
+}
+
+// start runs the call r in a goroutine with its own context, which a
+// cancel request cancels, and answers it.
+func (sv *server) start(ctx context.Context, r request, do func(context.Context) (any, error)) {
 	cctx, stop := callContext(ctx, r)
 	sv.mu.Lock()
 	sv.inflight[r.ID] = stop
@@ -201,14 +230,13 @@ func (sv *server) handle(ctx context.Context, r request) bool {
 	sv.wg.Add(1)
 	go func() {
 		defer sv.wg.Done()
-		res, err := m.serve(cctx, sv.store, r.Params)
+		res, err := do(cctx)
 		sv.mu.Lock()
 		delete(sv.inflight, r.ID)
 		sv.mu.Unlock()
 		stop()
 		sv.respond(r.ID, res, err)
 	}()
-	return false
 }
 
 // shutdown cancels the calls in flight, waits for them and closes the
@@ -224,14 +252,22 @@ func (sv *server) shutdown() {
 		<-sv.done
 		return
 	}
-	if sv.store != nil {
-		_ = secrets.Close(sv.store)
+	sv.mu.Lock()
+	s := sv.store
+	sv.mu.Unlock()
+	if s != nil {
+		_ = secrets.Close(s)
 	}
 }
 
+// callKey is the context key of the ID of the call a context belongs to,
+// which a prompt names so that the parent asks under that call's context.
+type callKey struct{}
+
 // callContext is the context of the call r: ctx with the deadline of the
-// caller's context, cancelled by a cancel request.
+// caller's context, cancelled by a cancel request, and r's ID.
 func callContext(ctx context.Context, r request) (context.Context, context.CancelFunc) {
+	ctx = context.WithValue(ctx, callKey{}, r.ID)
 	if r.Deadline == nil {
 		return context.WithCancel(ctx)
 	}
@@ -249,9 +285,12 @@ func (sv *server) open(ctx context.Context, raw json.RawMessage) (secrets.Store,
 	env := secrets.Env{
 		Getenv:  func(k string) string { return string(p.Env[k]) },
 		HomeDir: string(p.Home),
+		Warn:    func(msg string) { _ = sv.write(response{Warn: &msg}) },
+		Notice:  func(msg string) { _ = sv.write(response{Notice: &msg}) },
+		Timeout: p.Timeout,
 	}
 	if p.Prompt {
-		env.Prompt = noPrompt(p.Backend)
+		env.Prompt = sv.prompt
 	}
 	s, err := sv.reg.Open(ctx, secrets.OpenRequest{
 		Scope:   secrets.Scope{Project: p.Scope.Project, Repository: p.Scope.Repository},
@@ -271,12 +310,33 @@ func (sv *server) open(ctx context.Context, raw json.RawMessage) (secrets.Store,
 	return s, res, nil
 }
 
-// noPrompt is the prompt a backend gets in a program: stdin and stdout
-// carry the protocol, so nothing can be asked.
-func noPrompt(backend string) secrets.PromptFunc {
-	return func(_ context.Context, prompt string) (string, error) {
-		what := strings.TrimRight(strings.TrimSpace(prompt), ":?")
-		return "", fmt.Errorf("%w: cannot ask %q: the %s backend runs in its own program, %s, which cannot ask for input at the terminal; supply it through the backend's environment variable or configuration instead", secrets.ErrAuth, what, backend, Program(backend))
+// prompt is the secrets.Env.Prompt of the program's backend: it asks the
+// parent to prompt, under the context of the call that ctx belongs to, and
+// waits for the answer until ctx ends. The value typed is never logged.
+func (sv *server) prompt(ctx context.Context, text string) (string, error) {
+	call, _ := ctx.Value(callKey{}).(uint64)
+	ch := make(chan request, 1)
+	sv.mu.Lock()
+	sv.nextAsk++
+	ask := sv.nextAsk
+	sv.asks[ask] = ch
+	sv.mu.Unlock()
+	defer func() {
+		sv.mu.Lock()
+		delete(sv.asks, ask)
+		sv.mu.Unlock()
+	}()
+	if err := sv.write(response{Prompt: &promptMessage{Ask: ask, Call: call, Text: text}}); err != nil {
+		return "", err
+	}
+	select {
+	case a := <-ch:
+		if a.Error != nil {
+			return "", decodeError(a.Error)
+		}
+		return string(a.Value), nil
+	case <-ctx.Done():
+		return "", ctx.Err()
 	}
 }
 
