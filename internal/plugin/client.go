@@ -128,6 +128,11 @@ type conn struct {
 	// notices; promptMu asks one prompt at a time.
 	env      secrets.Env
 	promptMu sync.Mutex
+	// openCtx and openCall are the context and the ID of the open call: a
+	// backend may keep the context of open for later prompts, which are
+	// then asked under openCtx, as they would be in-process.
+	openCtx  context.Context
+	openCall uint64
 
 	mu      sync.Mutex
 	nextID  uint64
@@ -287,34 +292,45 @@ func (c *conn) read(stdout io.Reader, path string, hello chan<- helloResult) {
 func (c *conn) answer(m promptMessage) {
 	c.mu.Lock()
 	p := c.pending[m.Call]
+	openCtx, openCall := c.openCtx, c.openCall
 	c.mu.Unlock()
 	a := request{Answer: m.Ask}
-	ctx := context.Background()
 	switch {
 	case c.env.Prompt == nil:
 		a.Error = encodeError(errors.New("plugin: dstack-secrets cannot prompt (no terminal)"))
-	case p == nil:
+	case p == nil && (m.Call != openCall || openCtx == nil):
 		a.Error = encodeError(fmt.Errorf("plugin: a prompt for call %d, which is not in flight", m.Call))
 	default:
-		ctx = p.ctx
+		ctx := openCtx
+		if p != nil {
+			ctx = p.ctx
+		}
 		c.promptMu.Lock()
 		v, err := c.env.Prompt(ctx, m.Text)
 		c.promptMu.Unlock()
 		if err != nil {
+			// The call that prompted fails with this error wrapped; a
+			// prompt under the context of open is for whichever call is in
+			// flight.
 			c.mu.Lock()
-			p.promptErr = err
+			if p != nil {
+				p.promptErr = err
+			} else {
+				for _, q := range c.pending {
+					q.promptErr = err
+				}
+			}
 			c.mu.Unlock()
 			a.Error = encodeError(err)
 		} else {
 			a.Value = []byte(v)
 		}
 	}
-	// When the call's context ended the program no longer waits for the
-	// answer. Otherwise it reads it at once: it reads its input all the
-	// time, and a program that is gone fails the write.
-	if ctx.Err() == nil {
-		_ = c.send(context.WithoutCancel(ctx), a)
-	}
+	// Sent even when ctx ended: the program may wait under a context of
+	// its own (that of open) and drops an answer nobody waits for. It
+	// reads its input all the time, and a program that is gone fails the
+	// write.
+	_ = c.send(context.Background(), a)
 }
 
 // wait waits for the program to exit, killing it if it has not within
@@ -428,6 +444,9 @@ func (c *conn) call(ctx context.Context, method string, params, result any) erro
 	c.nextID++
 	id := c.nextID
 	c.pending[id] = &pendingCall{ch: ch, ctx: ctx}
+	if method == "open" {
+		c.openCtx, c.openCall = ctx, id
+	}
 	c.mu.Unlock()
 	req := request{ID: id, Method: method, Params: raw}
 	if d, ok := ctx.Deadline(); ok {

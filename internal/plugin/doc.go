@@ -60,10 +60,15 @@
 //	{"notice":"created the key file ..."}
 //
 // prompt exists only when open said "prompt":true (the parent has a
-// Prompt: a terminal). The parent asks text with its own Prompt under the
-// context of the call named (its deadline and cancellation bound the
-// prompt) and sends answer with the value typed (base64) or an error; the
-// program waits for it until the call's context ends. The parent asks one
+// Prompt: a terminal). It names the call whose context the backend gave
+// its Prompt; the parent asks text with its own Prompt under that call's
+// context (its deadline and cancellation bound the prompt) and sends
+// answer with the value typed (base64) or an error; the program waits for
+// it until the context ends. The context of open lives as long as the
+// store, on both sides, as the context given to Open does in-process: a
+// backend that keeps it (the keyring backend's file keychain asks for its
+// password at its first read) prompts under the context the parent gave
+// Open. The parent asks one
 // prompt at a time, and an error of its Prompt (an interrupted prompt) is
 // wrapped by the error the call then returns, so that errors.As finds it
 // as in-process. The value is in no message, log or error. warn and notice

@@ -50,7 +50,7 @@ func openFake(ctx context.Context, scope secrets.Scope, opts fakeOptions) (secre
 		}
 		opts.Opened = v
 	}
-	return secrets.Wrap(&fakeStore{opts: opts}, secrets.Info{Backend: "fake", Scope: scope}), nil
+	return secrets.Wrap(&fakeStore{opts: opts, openCtx: ctx}, secrets.Info{Backend: "fake", Scope: scope}), nil
 }
 
 // kindError is an error of the kind named name.
@@ -63,7 +63,10 @@ func kindError(name string) error {
 	return fmt.Errorf("fake: no kind %s", name)
 }
 
-type fakeStore struct{ opts fakeOptions }
+type fakeStore struct {
+	opts    fakeOptions
+	openCtx context.Context // kept for later prompts, as the keyring backend does
+}
 
 var _ secrets.Locator = (*fakeStore)(nil)
 
@@ -117,6 +120,13 @@ func (f *fakeStore) Get(ctx context.Context, name string) (string, error) {
 		}
 		b, err := f.opts.Env.Prompt(ctx, "Second: ")
 		return a + "+" + b, err
+	case name == "PROMPT_LATER":
+		// A prompt under the context of open, in a later call.
+		v, err := f.opts.Env.Prompt(f.openCtx, "Later: ")
+		if err != nil {
+			return "", fmt.Errorf("fake: the later prompt failed: %w", err)
+		}
+		return v, nil
 	case name == "WARN":
 		f.opts.Env.Warning("fake: a warning")
 		f.opts.Env.Notice("fake: a notice")

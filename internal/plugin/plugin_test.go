@@ -235,10 +235,42 @@ func TestPromptIsForwarded(t *testing.T) {
 }
 
 func TestPromptAtOpen(t *testing.T) {
-	rec := &recordingPrompt{answers: []string{"at open"}}
+	rec := &recordingPrompt{answers: []string{"at open", "later"}}
 	s := openFakeT(t, secrets.Env{Prompt: rec.prompt}, secrets.Options{"prompt_at_open": true})
 	if got, err := s.Get(context.Background(), "OPENED"); err != nil || got != "at open" {
 		t.Errorf("the answer of the prompt at open: %q, %v", got, err)
+	}
+	// A backend that kept the context of open prompts with it later, as
+	// the keyring backend's file keychain does.
+	if got, err := s.Get(context.Background(), "PROMPT_LATER"); err != nil || got != "later" {
+		t.Errorf("a later prompt under the context of open: %q, %v", got, err)
+	}
+	rec.err = exitCode{130}
+	_, err := s.Get(context.Background(), "PROMPT_LATER")
+	var ec exitCode
+	if !errors.As(err, &ec) {
+		t.Errorf("an interrupted later prompt: %v", err)
+	}
+}
+
+func TestPromptUnderAnEndedOpenContext(t *testing.T) {
+	rec := &recordingPrompt{answers: []string{"never"}}
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := testBackends().Open(ctx, secrets.OpenRequest{Scope: testScope, Backend: "fake", Env: secrets.Env{Prompt: func(ctx context.Context, text string) (string, error) {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		return rec.prompt(ctx, text)
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer secrets.Close(s)
+	cancel()
+	// The program's context of open lives on; the parent's ended: the
+	// prompt fails as it would in-process, and promptly.
+	if _, err := s.Get(context.Background(), "PROMPT_LATER"); !errors.Is(err, context.Canceled) {
+		t.Errorf("a later prompt under an ended context of open: %v", err)
 	}
 }
 

@@ -111,6 +111,7 @@ type server struct {
 	mu       sync.Mutex
 	store    secrets.Store // once opened
 	inflight map[uint64]context.CancelFunc
+	kept     []context.CancelFunc // of the calls whose context outlives them
 	asks     map[uint64]chan request // prompts waiting for their answer
 	nextAsk  uint64
 	wg       sync.WaitGroup
@@ -179,6 +180,10 @@ func (sv *server) handle(ctx context.Context, r request) bool {
 	switch {
 	case r.Method == "open" && !sv.opening && !sv.closing:
 		sv.opening = true
+		// The context of open lives as long as the store, as the context
+		// given to Open does in-process: a backend may keep it for later
+		// prompts (the keyring backend's file keychain asks for its
+		// password at its first read).
 		sv.start(ctx, r, func(ctx context.Context) (any, error) {
 			s, res, err := sv.open(ctx, r.Params)
 			if err == nil {
@@ -187,7 +192,7 @@ func (sv *server) handle(ctx context.Context, r request) bool {
 				sv.mu.Unlock()
 			}
 			return res, err
-		})
+		}, true)
 		return false
 	case r.Method == mClose.name && opened == nil:
 		sv.respond(r.ID, none{}, nil)
@@ -216,13 +221,14 @@ func (sv *server) handle(ctx context.Context, r request) bool {
 		sv.respond(r.ID, nil, fmt.Errorf("plugin: method %q: %w by this program", r.Method, errors.ErrUnsupported))
 		return false
 	}
-	sv.start(ctx, r, func(ctx context.Context) (any, error) { return m.serve(ctx, opened, r.Params) })
+	sv.start(ctx, r, func(ctx context.Context) (any, error) { return m.serve(ctx, opened, r.Params) }, false)
 	return false
 }
 
 // start runs the call r in a goroutine with its own context, which a
-// cancel request cancels, and answers it.
-func (sv *server) start(ctx context.Context, r request, do func(context.Context) (any, error)) {
+// cancel request cancels, and answers it. The context ends with the call,
+// or with Serve when keep is set and the call succeeded.
+func (sv *server) start(ctx context.Context, r request, do func(context.Context) (any, error), keep bool) {
 	cctx, stop := callContext(ctx, r)
 	sv.mu.Lock()
 	sv.inflight[r.ID] = stop
@@ -233,8 +239,12 @@ func (sv *server) start(ctx context.Context, r request, do func(context.Context)
 		res, err := do(cctx)
 		sv.mu.Lock()
 		delete(sv.inflight, r.ID)
+		if keep && err == nil {
+			sv.kept = append(sv.kept, stop)
+		} else {
+			stop()
+		}
 		sv.mu.Unlock()
-		stop()
 		sv.respond(r.ID, res, err)
 	}()
 }
@@ -248,15 +258,17 @@ func (sv *server) shutdown() {
 	}
 	sv.mu.Unlock()
 	sv.wg.Wait()
-	if sv.done != nil {
-		<-sv.done
-		return
-	}
 	sv.mu.Lock()
 	s := sv.store
+	kept := sv.kept
 	sv.mu.Unlock()
-	if s != nil {
+	if sv.done != nil {
+		<-sv.done // close closed the store
+	} else if s != nil {
 		_ = secrets.Close(s)
+	}
+	for _, stop := range kept {
+		stop()
 	}
 }
 
