@@ -111,7 +111,7 @@ type server struct {
 	mu       sync.Mutex
 	store    secrets.Store // once opened
 	inflight map[uint64]context.CancelFunc
-	kept     []context.CancelFunc // of the calls whose context outlives them
+	kept     []context.CancelFunc    // of the calls whose context outlives them
 	asks     map[uint64]chan request // prompts waiting for their answer
 	nextAsk  uint64
 	wg       sync.WaitGroup
