@@ -53,8 +53,8 @@ type Params struct {
 	// Dir is the working directory for repository detection; empty means
 	// the process's.
 	Dir string
-	// Registry opens backends; nil means backends.Registry() plus the
-	// cloud backend's program (registry).
+	// Registry opens backends; nil means the file backend, linked in, and
+	// the programs of the others (registry, in backends.go).
 	Registry *secrets.Registry
 	// BuildInfo describes the binary for "version"; nil means
 	// debug.ReadBuildInfo.
