@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dstackai/dstack-secrets/secrets"
@@ -185,12 +186,12 @@ func orDot(dir string) string {
 	return dir
 }
 
-var plainWord = regexp.MustCompile(`^[A-Za-z0-9_./:@%+=,-]+$`)
+var plainWord = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_./:@%+=,-]+$`) })
 
 // shellWord quotes s for a POSIX shell when it needs quoting; control
 // characters are escaped (secrets.Printable), never printed raw.
 func shellWord(s string) string {
-	if plainWord.MatchString(s) {
+	if plainWord().MatchString(s) {
 		return s
 	}
 	return "'" + secrets.Printable(strings.ReplaceAll(s, "'", `'\''`)) + "'"
