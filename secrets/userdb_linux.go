@@ -57,7 +57,7 @@ func findEntry(file, db, id string, idField int) []string {
 // /etc/passwd and /etc/group) whose field idField is id.
 func matchEntry(data []byte, id string, idField int) []string {
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || line[0] == '#' || line[0] == '+' || line[0] == '-' {
