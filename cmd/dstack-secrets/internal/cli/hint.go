@@ -81,6 +81,11 @@ func (a *app) hintMoved(ctx context.Context, store secrets.Store, r secrets.Reso
 // the working tree (newest first), then those whose last path segments
 // match the current identity's (most matching segments first).
 func (a *app) candidates(current string, repos map[string]int) []candidate {
+	if len(repos) == 0 {
+		// No other repository holds secrets: nothing can be a candidate,
+		// and the working tree need not be looked at.
+		return nil
+	}
 	var out []candidate
 	add := func(id, why string) {
 		if n := repos[id]; n > 0 && !slices.ContainsFunc(out, func(c candidate) bool { return c.identity == id }) {
