@@ -216,7 +216,7 @@ func (sv *server) handle(ctx context.Context, r request) bool {
 		}()
 		return false
 	}
-	m, ok := methods[r.Method]
+	m, ok := methods()[r.Method]
 	if !ok || !m.supports(opened) {
 		sv.respond(r.ID, nil, fmt.Errorf("plugin: method %q: %w by this program", r.Method, errors.ErrUnsupported))
 		return false
@@ -314,7 +314,7 @@ func (sv *server) open(ctx context.Context, raw json.RawMessage) (secrets.Store,
 		return nil, openResult{}, err
 	}
 	res := openResult{Methods: []string{}}
-	for name, m := range methods {
+	for name, m := range methods() {
 		if m.supports(s) {
 			res.Methods = append(res.Methods, name)
 		}
