@@ -39,9 +39,9 @@ var (
 	cloudProgram   = func() (string, error) { return plugin.LookPath(plugin.Program(cloudBackend)) }
 )
 
-// registry returns the backends of the CLI, in the order of
-// backends.Registry, then cloud: the file backend, linked in, and the
-// others, each served by its program.
+// registry returns the backends of the CLI: those of backends.Registry
+// and cloud, the file backend linked in and the others each served by its
+// program.
 func registry() *secrets.Registry {
 	return secrets.NewRegistry(
 		file.Backend(),
