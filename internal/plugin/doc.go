@@ -24,7 +24,7 @@
 //
 // The program first writes a greeting:
 //
-//	{"protocol":1,"backends":[{"name":"cloud","env":["VAULT_ADDR"]}]}
+//	{"protocol":2,"backends":[{"name":"cloud","env":["VAULT_ADDR"]}]}
 //
 // naming the protocol version and, for each backend it serves, the
 // environment variables the backend reads through secrets.Env (ServeEnv).
