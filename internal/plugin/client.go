@@ -468,7 +468,11 @@ func (c *conn) call(ctx context.Context, method string, params, result any) erro
 	}
 	cctx, cancel := context.WithTimeout(context.Background(), cancelGrace)
 	defer cancel()
-	_ = c.send(cctx, request{Cancel: id})
+	cancelReq := request{Cancel: id}
+	if cause := context.Cause(ctx); errors.Is(ctx.Err(), context.Canceled) && cause != ctx.Err() {
+		cancelReq.Cause = cause.Error() // "interrupted by SIGINT: ..."
+	}
+	_ = c.send(cctx, cancelReq)
 	select {
 	case rep := <-ch:
 		return withCause(rep.decode(result), ctx.Err())

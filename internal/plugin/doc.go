@@ -35,7 +35,7 @@
 //	{"id":1,"result":{"methods":["list","get",...]}}
 //	{"id":2,"method":"get","params":{"name":"TOKEN"},"deadline":"2026-01-02T15:04:05.123Z"}
 //	{"id":2,"error":{"kinds":["not_found"],"message":"secret not found: ..."}}
-//	{"cancel":2}
+//	{"cancel":2,"cause":"interrupted by SIGINT: context canceled"}
 //
 // open comes first and opens the one store the process serves; env holds
 // only the declared variables (values and the home directory in base64,
@@ -44,10 +44,13 @@
 // close (see the table in methods.go: adding a method is one entry there
 // and one method of the parent's store). A request carries the deadline
 // of the caller's context; {"cancel":ID} cancels the context of a request
-// in flight. An error carries its kinds (the sentinel errors of package
-// secrets, errors.ErrUnsupported and the context errors it wraps), so
-// errors.Is works in the parent as it would in-process, and its message,
-// which like every message of a backend never contains a secret value.
+// in flight, with the cause of the caller's context when it has one
+// (context.Cause), which the program's context then has (its
+// context.Cause reads the same, and is context.Canceled). An error
+// carries its kinds (the sentinel errors of package secrets,
+// errors.ErrUnsupported and the context errors it wraps), so errors.Is
+// works in the parent as it would in-process, and its message, which like
+// every message of a backend never contains a secret value.
 // close closes the store, and the program exits after answering it, or
 // when its standard input ends.
 //

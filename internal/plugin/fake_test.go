@@ -89,6 +89,9 @@ func (f *fakeStore) Get(ctx context.Context, name string) (string, error) {
 			}
 		}
 		select {} // ignores ctx
+	case name == "CAUSE":
+		<-ctx.Done()
+		return "", fmt.Errorf("fake: stopped: %w", context.Cause(ctx))
 	case name == "BLOCK":
 		<-ctx.Done()
 		return "", fmt.Errorf("fake: blocked until: %w", ctx.Err())

@@ -390,6 +390,25 @@ func TestCancelledCall(t *testing.T) {
 	}
 }
 
+// TestCancelCauseReachesTheProgram: a backend that reports why its
+// context ended (the vault backend: "interrupted by SIGINT") says it in
+// the program as it would in-process.
+func TestCancelCauseReachesTheProgram(t *testing.T) {
+	s := openFakeT(t, secrets.Env{}, nil)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	time.AfterFunc(50*time.Millisecond, func() { cancel(fmt.Errorf("interrupted by SIGINT: %w", context.Canceled)) })
+	_, err := s.Get(ctx, "CAUSE")
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "fake: stopped: interrupted by SIGINT: context canceled") {
+		t.Errorf("a call cancelled with a cause: %v", err)
+	}
+	// Without a cause, the plain error.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel2)
+	if _, err := s.Get(ctx2, "CAUSE"); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "fake: stopped: context canceled") {
+		t.Errorf("a call cancelled without a cause: %v", err)
+	}
+}
+
 func TestHungProgramIsKilled(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("checks processes in /proc")

@@ -41,7 +41,10 @@ type request struct {
 	Params   json.RawMessage `json:"params,omitempty"`
 	Deadline *time.Time      `json:"deadline,omitempty"`
 	Cancel   uint64          `json:"cancel,omitempty"`
-	Answer   uint64          `json:"answer,omitempty"`
+	// Cause is why the caller's context of a cancelled call ended
+	// (context.Cause), e.g. "interrupted by SIGINT: context canceled".
+	Cause  string `json:"cause,omitempty"`
+	Answer uint64 `json:"answer,omitempty"`
 	// Value is what was typed at the prompt; encoding/json sends []byte as
 	// base64, so that no byte is lost.
 	Value []byte     `json:"value,omitempty"`

@@ -46,7 +46,7 @@ func Serve(ctx context.Context, reg *secrets.Registry, in io.Reader, out io.Writ
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	sv := &server{reg: reg, out: json.NewEncoder(out), cancel: cancel, inflight: map[uint64]context.CancelFunc{}, asks: map[uint64]chan request{}}
+	sv := &server{reg: reg, out: json.NewEncoder(out), cancel: cancel, inflight: map[uint64]context.CancelCauseFunc{}, asks: map[uint64]chan request{}}
 	g := greeting{Protocol: ProtocolVersion}
 	for _, b := range reg.Backends() {
 		g.Backends = append(g.Backends, backendInfo{Name: b.Name, Env: cfg.env[b.Name]})
@@ -110,9 +110,9 @@ type server struct {
 
 	mu       sync.Mutex
 	store    secrets.Store // once opened
-	inflight map[uint64]context.CancelFunc
-	kept     []context.CancelFunc    // of the calls whose context outlives them
-	asks     map[uint64]chan request // prompts waiting for their answer
+	inflight map[uint64]context.CancelCauseFunc
+	kept     []context.CancelCauseFunc // of the calls whose context outlives them
+	asks     map[uint64]chan request   // prompts waiting for their answer
 	nextAsk  uint64
 	wg       sync.WaitGroup
 }
@@ -160,7 +160,7 @@ func (sv *server) handle(ctx context.Context, r request) bool {
 	case r.Cancel != 0:
 		sv.mu.Lock()
 		if stop := sv.inflight[r.Cancel]; stop != nil {
-			stop()
+			stop(cancelCause(r.Cause))
 		}
 		sv.mu.Unlock()
 		return false
@@ -242,7 +242,7 @@ func (sv *server) start(ctx context.Context, r request, do func(context.Context)
 		if keep && err == nil {
 			sv.kept = append(sv.kept, stop)
 		} else {
-			stop()
+			stop(nil)
 		}
 		sv.mu.Unlock()
 		sv.respond(r.ID, res, err)
@@ -254,7 +254,7 @@ func (sv *server) start(ctx context.Context, r request, do func(context.Context)
 func (sv *server) shutdown() {
 	sv.mu.Lock()
 	for _, stop := range sv.inflight {
-		stop()
+		stop(nil)
 	}
 	sv.mu.Unlock()
 	sv.wg.Wait()
@@ -268,7 +268,7 @@ func (sv *server) shutdown() {
 		_ = secrets.Close(s)
 	}
 	for _, stop := range kept {
-		stop()
+		stop(nil)
 	}
 }
 
@@ -277,14 +277,37 @@ func (sv *server) shutdown() {
 type callKey struct{}
 
 // callContext is the context of the call r: ctx with the deadline of the
-// caller's context, cancelled by a cancel request, and r's ID.
-func callContext(ctx context.Context, r request) (context.Context, context.CancelFunc) {
+// caller's context, cancelled by a cancel request (with its cause), and
+// r's ID.
+func callContext(ctx context.Context, r request) (context.Context, context.CancelCauseFunc) {
 	ctx = context.WithValue(ctx, callKey{}, r.ID)
 	if r.Deadline == nil {
-		return context.WithCancel(ctx)
+		return context.WithCancelCause(ctx)
 	}
-	return context.WithDeadline(ctx, *r.Deadline)
+	dctx, stopDeadline := context.WithDeadline(ctx, *r.Deadline)
+	cctx, cancel := context.WithCancelCause(dctx)
+	return cctx, func(cause error) {
+		cancel(cause)
+		stopDeadline()
+	}
 }
+
+// cancelCause is the cause of a cancel request whose caller's context
+// ended with the cause msg, such as "interrupted by SIGINT: context
+// canceled": an error that reads the same and is context.Canceled, so
+// that a backend that reports context.Cause says in the program what it
+// would say in-process.
+func cancelCause(msg string) error {
+	if msg == "" || msg == context.Canceled.Error() {
+		return nil
+	}
+	return &causeError{msg: msg}
+}
+
+type causeError struct{ msg string }
+
+func (e *causeError) Error() string { return e.msg }
+func (e *causeError) Unwrap() error { return context.Canceled }
 
 // open opens the store that p asks for.
 func (sv *server) open(ctx context.Context, raw json.RawMessage) (secrets.Store, openResult, error) {
