@@ -31,8 +31,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	cliBin = filepath.Join(dir, "dstack-secrets")
-	// dstack-secrets-cloud beside it serves the cloud backend.
-	build := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "github.com/dstackai/dstack-secrets/cmd/dstack-secrets", "github.com/dstackai/dstack-secrets/cmd/dstack-secrets-cloud")
+	// The programs of the vault, keyring and cloud backends beside it.
+	build := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "github.com/dstackai/dstack-secrets/cmd/...")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building the CLI:", err)

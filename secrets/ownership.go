@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,8 +16,8 @@ import (
 
 // userName describes a uid for messages: "uid 1000 (alice)".
 func userName(uid int) string {
-	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil && u.Username != "" {
-		return fmt.Sprintf("uid %d (%s)", uid, Printable(u.Username))
+	if name, _, ok := lookupUser(uid); ok && name != "" {
+		return fmt.Sprintf("uid %d (%s)", uid, Printable(name))
 	}
 	return fmt.Sprintf("uid %d", uid)
 }
@@ -28,12 +27,12 @@ func userName(uid int) string {
 // permission gives nobody else access. Debian's OpenSSH accepts
 // group-writable files in that case too, and umask 002 makes them.
 func privateGroup(uid, gid int) bool {
-	u, err := user.LookupId(strconv.Itoa(uid))
-	if err != nil || u.Gid != strconv.Itoa(gid) {
+	name, ugid, ok := lookupUser(uid)
+	if !ok || ugid != strconv.Itoa(gid) {
 		return false
 	}
-	g, err := user.LookupGroupId(strconv.Itoa(gid))
-	return err == nil && g.Name == u.Username
+	g, ok := lookupGroupName(gid)
+	return ok && g == name
 }
 
 // checkConfigFile refuses a configuration file that someone other than the

@@ -182,7 +182,9 @@ func gitConfigValues(data []byte, section, key string) []string {
 // header (between the brackets) match accepts, until fn returns false.
 func gitConfigEach(data []byte, match func(header string) bool, key string, fn func(value string) bool) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	// Lines up to 1 MiB; the buffer, the size of data or 4 KiB at first,
+	// grows as a longer line needs.
+	sc.Buffer(make([]byte, 0, min(len(data)+1, 4096)), 1024*1024)
 	inSection := false
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())

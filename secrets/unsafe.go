@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Names that take over a process.
@@ -28,70 +29,73 @@ import (
 // docs/security.md; TestUnsafeNamesDocumented keeps the two in step.
 
 // unsafeNames maps each denied variable to what it does, for messages.
-var unsafeNames = map[string]string{
-	// Shells.
-	"BASH_ENV":       "a script every non-interactive bash runs first",
-	"ENV":            "a script sh, dash and interactive shells run first",
-	"ZDOTDIR":        "the directory zsh reads its startup files from",
-	"SHELLOPTS":      "bash options (with PS4, xtrace runs commands)",
-	"BASHOPTS":       "bash options",
-	"PROMPT_COMMAND": "a command bash runs before every prompt",
-	"PS0":            "a bash prompt, expanded with command substitution",
-	"PS1":            "the shell prompt, expanded with command substitution",
-	"PS2":            "a shell prompt, expanded with command substitution",
-	"PS3":            "a shell prompt, expanded with command substitution",
-	"PS4":            "the bash trace prompt, expanded with command substitution",
-	"IFS":            "how the shell splits words",
-	"PATH":           "where programs are looked up",
-	"CDPATH":         "where the shell's cd looks for directories",
-	// The dynamic loader and the C library.
-	"GCONV_PATH":     "where glibc loads character set converters (shared libraries) from",
-	"GLIBC_TUNABLES": "glibc settings of every program",
-	"OPENSSL_CONF":   "an OpenSSL configuration, which can load engines (shared libraries)",
-	// Interpreters and runtimes.
-	"NODE_OPTIONS":      "options of every node process (--require runs a module)",
-	"NODE_PATH":         "where node looks for modules",
-	"PYTHONSTARTUP":     "a file interactive python runs first",
-	"PYTHONPATH":        "where python imports modules from",
-	"PYTHONHOME":        "where python finds its standard library",
-	"PYTHONWARNINGS":    "python warning filters, which import the modules they name",
-	"PYTHONBREAKPOINT":  "the function python's breakpoint() imports and calls",
-	"PYTHONINSPECT":     "makes python enter interactive mode after the script",
-	"PERL5OPT":          "options of every perl process (-M loads a module)",
-	"PERL5LIB":          "where perl loads modules from",
-	"PERLLIB":           "where perl loads modules from",
-	"PERL5DB":           "the debugger perl loads",
-	"RUBYOPT":           "options of every ruby process (-r loads a library)",
-	"RUBYLIB":           "where ruby loads libraries from",
-	"JAVA_TOOL_OPTIONS": "options of every JVM (-javaagent loads code)",
-	"_JAVA_OPTIONS":     "options of every JVM (-javaagent loads code)",
-	"JDK_JAVA_OPTIONS":  "options of the java launcher (-javaagent loads code)",
-	"CLASSPATH":         "where Java loads classes from",
-	"GOFLAGS":           "flags of every go command (-toolexec runs a program)",
-	"RUSTC_WRAPPER":     "a program cargo runs instead of rustc",
-	// Programs that run other programs.
-	"GIT_SSH_COMMAND":   "the command git runs to connect over SSH",
-	"GIT_SSH":           "the program git runs to connect over SSH",
-	"GIT_PROXY_COMMAND": "a command git runs to connect",
-	"GIT_ASKPASS":       "a program git runs to ask for credentials",
-	"GIT_EXEC_PATH":     "where git finds its sub-commands",
-	"GIT_EDITOR":        "the editor git runs",
-	"GIT_PAGER":         "the pager git runs",
-	"GIT_EXTERNAL_DIFF": "a program git diff runs",
-	"GIT_TEMPLATE_DIR":  "templates (hooks) git init copies",
-	"GIT_CONFIG":        "a git configuration file (core.sshCommand, hooks, ...)",
-	"GIT_CONFIG_GLOBAL": "a git configuration file (core.sshCommand, hooks, ...)",
-	"GIT_CONFIG_SYSTEM": "a git configuration file (core.sshCommand, hooks, ...)",
-	"GIT_CONFIG_COUNT":  "git configuration given in the environment",
-	"SSH_ASKPASS":       "a program ssh runs to ask for passwords",
-	"EDITOR":            "the editor programs run",
-	"VISUAL":            "the editor programs run",
-	"PAGER":             "the pager programs run",
-	"MANPAGER":          "the pager man runs",
-	"LESSOPEN":          "a command less runs on every file",
-	"LESSCLOSE":         "a command less runs after every file",
-	"BROWSER":           "the browser programs run",
-}
+// It is built on first use: most commands never look at it.
+var unsafeNames = sync.OnceValue(func() map[string]string {
+	return map[string]string{
+		// Shells.
+		"BASH_ENV":       "a script every non-interactive bash runs first",
+		"ENV":            "a script sh, dash and interactive shells run first",
+		"ZDOTDIR":        "the directory zsh reads its startup files from",
+		"SHELLOPTS":      "bash options (with PS4, xtrace runs commands)",
+		"BASHOPTS":       "bash options",
+		"PROMPT_COMMAND": "a command bash runs before every prompt",
+		"PS0":            "a bash prompt, expanded with command substitution",
+		"PS1":            "the shell prompt, expanded with command substitution",
+		"PS2":            "a shell prompt, expanded with command substitution",
+		"PS3":            "a shell prompt, expanded with command substitution",
+		"PS4":            "the bash trace prompt, expanded with command substitution",
+		"IFS":            "how the shell splits words",
+		"PATH":           "where programs are looked up",
+		"CDPATH":         "where the shell's cd looks for directories",
+		// The dynamic loader and the C library.
+		"GCONV_PATH":     "where glibc loads character set converters (shared libraries) from",
+		"GLIBC_TUNABLES": "glibc settings of every program",
+		"OPENSSL_CONF":   "an OpenSSL configuration, which can load engines (shared libraries)",
+		// Interpreters and runtimes.
+		"NODE_OPTIONS":      "options of every node process (--require runs a module)",
+		"NODE_PATH":         "where node looks for modules",
+		"PYTHONSTARTUP":     "a file interactive python runs first",
+		"PYTHONPATH":        "where python imports modules from",
+		"PYTHONHOME":        "where python finds its standard library",
+		"PYTHONWARNINGS":    "python warning filters, which import the modules they name",
+		"PYTHONBREAKPOINT":  "the function python's breakpoint() imports and calls",
+		"PYTHONINSPECT":     "makes python enter interactive mode after the script",
+		"PERL5OPT":          "options of every perl process (-M loads a module)",
+		"PERL5LIB":          "where perl loads modules from",
+		"PERLLIB":           "where perl loads modules from",
+		"PERL5DB":           "the debugger perl loads",
+		"RUBYOPT":           "options of every ruby process (-r loads a library)",
+		"RUBYLIB":           "where ruby loads libraries from",
+		"JAVA_TOOL_OPTIONS": "options of every JVM (-javaagent loads code)",
+		"_JAVA_OPTIONS":     "options of every JVM (-javaagent loads code)",
+		"JDK_JAVA_OPTIONS":  "options of the java launcher (-javaagent loads code)",
+		"CLASSPATH":         "where Java loads classes from",
+		"GOFLAGS":           "flags of every go command (-toolexec runs a program)",
+		"RUSTC_WRAPPER":     "a program cargo runs instead of rustc",
+		// Programs that run other programs.
+		"GIT_SSH_COMMAND":   "the command git runs to connect over SSH",
+		"GIT_SSH":           "the program git runs to connect over SSH",
+		"GIT_PROXY_COMMAND": "a command git runs to connect",
+		"GIT_ASKPASS":       "a program git runs to ask for credentials",
+		"GIT_EXEC_PATH":     "where git finds its sub-commands",
+		"GIT_EDITOR":        "the editor git runs",
+		"GIT_PAGER":         "the pager git runs",
+		"GIT_EXTERNAL_DIFF": "a program git diff runs",
+		"GIT_TEMPLATE_DIR":  "templates (hooks) git init copies",
+		"GIT_CONFIG":        "a git configuration file (core.sshCommand, hooks, ...)",
+		"GIT_CONFIG_GLOBAL": "a git configuration file (core.sshCommand, hooks, ...)",
+		"GIT_CONFIG_SYSTEM": "a git configuration file (core.sshCommand, hooks, ...)",
+		"GIT_CONFIG_COUNT":  "git configuration given in the environment",
+		"SSH_ASKPASS":       "a program ssh runs to ask for passwords",
+		"EDITOR":            "the editor programs run",
+		"VISUAL":            "the editor programs run",
+		"PAGER":             "the pager programs run",
+		"MANPAGER":          "the pager man runs",
+		"LESSOPEN":          "a command less runs on every file",
+		"LESSCLOSE":         "a command less runs after every file",
+		"BROWSER":           "the browser programs run",
+	}
+})
 
 // unsafePrefixes are families of denied variables.
 var unsafePrefixes = map[string]string{
@@ -115,7 +119,7 @@ var unsafePrefixes = map[string]string{
 // lists them (the project configuration's allow_unsafe_names).
 func UnsafeName(name string) (what string, unsafe bool) {
 	upper := strings.ToUpper(name)
-	if what, ok := unsafeNames[upper]; ok {
+	if what, ok := unsafeNames()[upper]; ok {
 		return what, true
 	}
 	for p, what := range unsafePrefixes {
@@ -211,7 +215,7 @@ func ChildValues(ctx context.Context, s Store) (map[string]string, error) {
 // names, and the families of variables written as their prefix and '*'
 // (LD_*).
 func UnsafeNameList() []string {
-	list := SortedNames(unsafeNames)
+	list := SortedNames(unsafeNames())
 	for p := range unsafePrefixes {
 		list = append(list, p+"*")
 	}

@@ -44,6 +44,11 @@ type module struct {
 	opts    *Options                // the store's options, for repositories
 
 	recorded atomic.Bool // the scope's marker is stored (repos.go)
+
+	// callCtx is the context of the call in progress, under mu, for the
+	// file keychain's password prompt: the module's prompt function has
+	// no context of its own.
+	callCtx context.Context
 }
 
 // keyctlOpenMu serialises opening keyctl keyrings: the module creates the
@@ -148,7 +153,14 @@ func openModule(ctx context.Context, name string, scope secrets.Scope, opts *Opt
 			return nil, err
 		}
 		cfg.FileDir = filepath.Join(dir, scope.Project, scopeSegment(scope.Repository))
-		cfg.FilePasswordFunc = filePassword(ctx, opts.Env)
+		// The password is asked for at the first read or write, under the
+		// context of that call (not of open, which has ended by then).
+		cfg.FilePasswordFunc = filePassword(func() context.Context {
+			if m.callCtx == nil {
+				return ctx
+			}
+			return m.callCtx
+		}, opts.Env)
 		m.where = func(key string) string {
 			return fmt.Sprintf("keychain %s, file %s", name, filepath.Join(cfg.FileDir, key))
 		}
@@ -197,24 +209,35 @@ func checkPass(dir, prefix string) error {
 	return fmt.Errorf("keychain pass: the password store %s is not initialised (no .gpg-id); run \"pass init YOUR-GPG-KEY-ID\" (with PASSWORD_STORE_DIR=%s), set options.pass_dir, or use \"backend: file\": %w", dir, dir, secrets.ErrUnavailable)
 }
 
-func filePassword(ctx context.Context, env secrets.Env) kr.PromptFunc {
+// filePassword returns the file keychain's password function: the
+// password from $DSTACK_SECRETS_KEYRING_PASSWORD, else asked at the
+// terminal under the context ctx returns.
+func filePassword(ctx func() context.Context, env secrets.Env) kr.PromptFunc {
 	return func(prompt string) (string, error) {
 		if p := env.Value(PasswordEnvVar); p != "" {
 			return p, nil
 		}
 		if env.Prompt != nil {
-			return env.Prompt(ctx, "Password of the keyring file store: ")
+			return env.Prompt(ctx(), "Password of the keyring file store: ")
 		}
 		return "", fmt.Errorf("keychain file needs a password: set %s or run in a terminal: %w", PasswordEnvVar, secrets.ErrAuth)
 	}
 }
 
-func (m *module) lock() func() {
+// begin serialises the calls of a keychain that is not safe for
+// concurrent use (m.mu) and records the context of the call, which the
+// file keychain's password prompt uses; the function it returns ends the
+// call.
+func (m *module) begin(ctx context.Context) func() {
 	if m.mu == nil {
 		return func() {}
 	}
 	m.mu.Lock()
-	return m.mu.Unlock
+	m.callCtx = ctx
+	return func() {
+		m.callCtx = nil
+		m.mu.Unlock()
+	}
 }
 
 // fail wraps an error of the keyring module with the keychain's name and
@@ -238,8 +261,8 @@ func (m *module) fail(op, name string, err error) error {
 	return fmt.Errorf("keychain %s: %s %q: %v; %s: %w", m.name, op, name, err, m.hint, sentinel)
 }
 
-func (m *module) list(context.Context) ([]string, error) {
-	defer m.lock()()
+func (m *module) list(ctx context.Context) ([]string, error) {
+	defer m.begin(ctx)()
 	keys, err := m.ring.Keys()
 	if err != nil {
 		return nil, m.fail("list", "", err)
@@ -254,7 +277,7 @@ func (m *module) list(context.Context) ([]string, error) {
 }
 
 func (m *module) get(ctx context.Context, name string) (string, error) {
-	defer m.lock()()
+	defer m.begin(ctx)()
 	value, found, err := m.readValue(ctx, encodeName(name))
 	if err != nil {
 		return "", m.fail("get", name, err)
@@ -265,8 +288,8 @@ func (m *module) get(ctx context.Context, name string) (string, error) {
 	return value, nil
 }
 
-func (m *module) set(_ context.Context, name, value string) error {
-	defer m.lock()()
+func (m *module) set(ctx context.Context, name, value string) error {
+	defer m.begin(ctx)()
 	if err := m.writeValue(encodeName(name), name, value); err != nil {
 		return m.fail("set", name, err)
 	}
@@ -274,8 +297,8 @@ func (m *module) set(_ context.Context, name, value string) error {
 	return nil
 }
 
-func (m *module) del(_ context.Context, name string) error {
-	defer m.lock()()
+func (m *module) del(ctx context.Context, name string) error {
+	defer m.begin(ctx)()
 	found, err := m.removeValue(encodeName(name))
 	if err != nil {
 		return m.fail("delete", name, err)

@@ -163,7 +163,7 @@ func (m *module) projectScopes(ctx context.Context) (segments []string, open fun
 		}
 		root := filepath.Join(dir, project)
 		segments, err = subdirectories(root)
-		password := oncePassword(filePassword(ctx, opts.Env))
+		password := oncePassword(filePassword(func() context.Context { return ctx }, opts.Env))
 		open = func(seg string) (kr.Keyring, error) {
 			return kr.Open(kr.Config{AllowedBackends: []kr.BackendType{kr.FileBackend}, FileDir: filepath.Join(root, seg), FilePasswordFunc: password})
 		}

@@ -177,6 +177,7 @@ func (r *report) write() error {
 	r.scaling()
 	r.profiles()
 	r.cli()
+	r.fixedCost()
 	r.ageFloor()
 	r.keyring()
 	r.vault()
@@ -501,6 +502,51 @@ func (r *report) cli() {
 		fmt.Fprintf(&r.summary, "CLI %s %s vs %s %s (%s faster); floor /bin/true %s\n", pair[0], dur(ours*1e9), pair[1], dur(peer*1e9), ratio(peer/ours), dur(floor*1e9))
 	}
 	r.p("\n")
+}
+
+// fixedCost reports what every command pays, against a no-op Go process
+// (fixed.json from bench/parts/fixed.sh).
+func (r *report) fixedCost() {
+	data := r.read("fixed.json")
+	if data == "" {
+		return
+	}
+	var h hyperfine
+	if err := json.Unmarshal([]byte(data), &h); err != nil {
+		r.p("fixed.json: %v\n\n", err)
+		return
+	}
+	med := map[string]float64{}
+	for _, x := range h.Results {
+		med[x.Command] = x.Median
+	}
+	const noop, list = "no-op Go process", "dstack-secrets list (empty store)"
+	floor := med[noop]
+	if floor == 0 {
+		return
+	}
+	r.p("## Fixed cost of a command (hyperfine)\n\n")
+	r.p("What every command pays: `dstack-secrets list` on an empty file-backend store in a git repository (a\n")
+	r.p("fresh HOME), against a Go program that does nothing (`func main() {}`), side by side. The goal is at\n")
+	r.p("most 2x the no-op. The vault, keyring and cloud backends run in programs of their own\n")
+	r.p("(`dstack-secrets-vault`, ...), so that the CLI does not initialise their libraries on every command;\n")
+	r.p("the last row is the cost of such a program: `list` on a keyring project (encrypted-file keychain, empty).\n")
+	if load := strings.TrimSpace(r.read("fixed-load.txt")); load != "" {
+		r.p("Load average %s.\n", strings.ReplaceAll(load, "\n", ", "))
+	}
+	r.p("\n| command | median | mean ± σ | vs no-op Go |\n|---|---:|---:|---:|\n")
+	for _, x := range h.Results {
+		r.p("| `%s` | %s | %s ± %s | %s |\n", x.Command, dur(x.Median*1e9), dur(x.Mean*1e9), dur(x.Stddev*1e9), ratio(x.Median/floor))
+	}
+	r.p("\n")
+	if l := med[list]; l > 0 {
+		verdict := "within"
+		if l > 2*floor {
+			verdict = "over"
+		}
+		r.p("- `%s` takes %s, %s the no-op Go process's %s: %s the 2x goal.\n\n", list, dur(l*1e9), ratio(l/floor), dur(floor*1e9), verdict)
+		fmt.Fprintf(&r.summary, "fixed cost: %s %s = %s no-op Go (%s; goal 2x)\n", list, dur(l*1e9), ratio(l/floor), dur(floor*1e9))
+	}
 }
 
 // ageFloor compares the CLI with the age command decrypting the same store

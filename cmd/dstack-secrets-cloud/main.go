@@ -5,7 +5,7 @@
 // project whose backend is cloud, and runs it for "dstack-secrets identity"
 // and "dstack-secrets share". Install it beside dstack-secrets:
 //
-//	go install ./cmd/dstack-secrets ./cmd/dstack-secrets-cloud
+//	go install ./cmd/...
 //
 // Usage:
 //
@@ -63,13 +63,7 @@ Commands:
 
 func main() {
 	if len(os.Args) == 2 && os.Args[1] == plugin.ServeArg {
-		// dstack-secrets decides when this program ends (it closes our
-		// standard input), not the terminal's signals.
-		if err := plugin.Serve(context.Background(), registry(), os.Stdin, os.Stdout, plugin.ServeEnv(backendName, serveEnv...)); err != nil {
-			fmt.Fprintf(os.Stderr, "dstack-secrets-cloud: %v\n", err)
-			os.Exit(1)
-		}
-		return
+		plugin.ServeProcess(backendName, registry(), plugin.ServeEnv(backendName, serveEnv...))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)

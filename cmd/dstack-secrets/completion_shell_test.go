@@ -47,9 +47,9 @@ func readmeInstall(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	line := regexp.MustCompile(`(?m)^(?:\$ )?(go install \./cmd/dstack-secrets(?: \./cmd/dstack-secrets-[a-z]+)*)\s*(?:#.*)?$`).FindSubmatch(data)
+	line := regexp.MustCompile(`(?m)^(?:\$ )?(go install \./cmd/(?:\.\.\.|dstack-secrets(?: \./cmd/dstack-secrets-[a-z]+)*))\s*(?:#.*)?$`).FindSubmatch(data)
 	if line == nil {
-		t.Fatalf("README.md has no line 'go install ./cmd/dstack-secrets ./cmd/dstack-secrets-cloud' in a code block")
+		t.Fatalf("README.md has no line 'go install ./cmd/...' in a code block")
 	}
 	return string(line[1])
 }
@@ -57,7 +57,8 @@ func readmeInstall(t *testing.T) string {
 // installFromReadme runs the README's install command in the checkout, as
 // a newcomer who cloned the repository would, with GOBIN pointing to a
 // temporary directory, and returns that directory (holding
-// dstack-secrets and dstack-secrets-cloud).
+// dstack-secrets and the programs of the vault, keyring and cloud
+// backends).
 func installFromReadme(t *testing.T) string {
 	t.Helper()
 	needProgram(t, "go", "golang")
@@ -68,7 +69,7 @@ func installFromReadme(t *testing.T) string {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", readmeInstall(t), err, out)
 	}
-	for _, program := range []string{"dstack-secrets", "dstack-secrets-cloud"} {
+	for _, program := range []string{"dstack-secrets", "dstack-secrets-vault", "dstack-secrets-keyring", "dstack-secrets-cloud"} {
 		if _, err := os.Stat(filepath.Join(bin, program)); err != nil {
 			t.Fatalf("the README's install command did not install %s: %v", program, err)
 		}

@@ -59,6 +59,7 @@ func searchItems(t *testing.T, attrs map[string]string) []dbus.ObjectPath {
 // the real gnome-keyring started by scripts/services/keychains.sh.
 func TestMainKeyring(t *testing.T) {
 	requireKeychainService(t, os.Getenv("DSTACK_SECRETS_TEST_KEYRING") == "1", "gnome-keyring on a private D-Bus session bus")
+	pluginsInPath(t)
 	enterRepo(t, "https://github.com/org/keyring-e2e.git")
 	service := "dstack-secrets-test-e2e-" + randomSuffix(t)
 	attrs := map[string]string{"service": service}
@@ -114,9 +115,9 @@ func TestMainKeyring(t *testing.T) {
 // dbus-x11's dbus-launch on the PATH and no session bus address, a program
 // importing the unpatched module leaves a dbus-daemon behind. The test
 // proves it can see that leak with a control program built against the
-// unpatched module, then runs the CLI binary (which imports the keyring
-// backend on every run) in the same conditions and requires that no process
-// outlives it. Processes are recognised by a unique variable in their
+// unpatched module, then runs the CLI binary (and, for keyring projects,
+// dstack-secrets-keyring beside it, which imports the module) in the same
+// conditions and requires that no process outlives them. Processes are recognised by a unique variable in their
 // environment, which every descendant inherits.
 func TestNoDbusDaemonLeak(t *testing.T) {
 	if runtime.GOOS != "linux" {
@@ -134,9 +135,10 @@ func TestNoDbusDaemonLeak(t *testing.T) {
 	}
 	tmp := t.TempDir()
 
-	// The CLI, built as users build it.
+	// The CLI, built as users build it, with the program of the keyring
+	// backend beside it.
 	cli := filepath.Join(tmp, "dstack-secrets")
-	goBuild(t, ".", nil, "-o", cli, ".")
+	goBuild(t, ".", nil, "-o", tmp+string(filepath.Separator), ".", "../dstack-secrets-keyring")
 
 	// The control: a program importing the unpatched module, built in a
 	// module with our requirements but without our replace directive.

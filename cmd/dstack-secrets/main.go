@@ -34,14 +34,15 @@ func main() {
 // run is the whole CLI with its standard streams injected; the process
 // environment, home directory and working directory are the real ones.
 //
-// SIGINT and SIGTERM cancel the command's context, so that an import or
-// copy stops and rolls back what it wrote (and says so) rather than dying
-// half done; the exit code is then 128 + the signal's number. A second
-// signal ends the process at once. "run" is left alone: it forwards the
-// signals to its child.
+// SIGINT and SIGTERM cancel the context of a command that writes, so that
+// an import or copy stops and rolls back what it wrote (and says so)
+// rather than dying half done; the exit code is then 128 + the signal's
+// number. A second signal ends the process at once. "run" is left alone:
+// it forwards the signals to its child; so are the commands that only
+// read, which the signals end at once (cli.HandlesInterrupts).
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var got atomic.Value
-	if cli.CommandName(args) != "run" {
+	if cli.HandlesInterrupts(cli.CommandName(args)) {
 		var cancel context.CancelCauseFunc
 		ctx, cancel = context.WithCancelCause(ctx)
 		defer cancel(nil)

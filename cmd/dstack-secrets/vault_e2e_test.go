@@ -33,6 +33,7 @@ func vaultTestServer(t *testing.T) (addr, token string) {
 // and token taken from VAULT_ADDR and VAULT_TOKEN as the vault CLI does.
 func TestMainVault(t *testing.T) {
 	addr, token := vaultTestServer(t)
+	pluginsInPath(t)
 	enterRepo(t, "git@github.com:org/app.git")
 	b := make([]byte, 6)
 	rand.Read(b)

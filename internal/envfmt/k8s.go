@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -44,8 +45,10 @@ func K8s() Format {
 }
 
 var (
-	dns1123Subdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-	dns1123Label     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	dns1123Subdomain = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+	})
+	dns1123Label = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`) })
 )
 
 // ValidateK8sName reports whether name can be the name of a Kubernetes
@@ -53,7 +56,7 @@ var (
 // digits, '-' and '.', each dot-separated part starting and ending with a
 // letter or digit).
 func ValidateK8sName(name string) error {
-	if len(name) > 253 || !dns1123Subdomain.MatchString(name) {
+	if len(name) > 253 || !dns1123Subdomain().MatchString(name) {
 		return &Error{Format: "k8s", Msg: fmt.Sprintf("the Secret name %q is not a valid Kubernetes name: use at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (e.g. my-project-secrets)", printable(name))}
 	}
 	return nil
@@ -63,7 +66,7 @@ func ValidateK8sName(name string) error {
 // namespace: a DNS-1123 label of at most 63 characters (lowercase letters,
 // digits and '-', starting and ending with a letter or digit).
 func ValidateK8sNamespace(namespace string) error {
-	if len(namespace) > 63 || !dns1123Label.MatchString(namespace) {
+	if len(namespace) > 63 || !dns1123Label().MatchString(namespace) {
 		return &Error{Format: "k8s", Msg: fmt.Sprintf("the namespace %q is not a valid Kubernetes namespace: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit", printable(namespace))}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -66,12 +67,14 @@ func writeYAML(w io.Writer, vars map[string]string, _ Options) error {
 
 // yaml11Special matches the names that YAML 1.1 (and for null, 1.2)
 // readers resolve to a boolean or null when plain.
-var yaml11Special = regexp.MustCompile(`^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL)$`)
+var yaml11Special = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL)$`)
+})
 
 // yamlKey returns name as a YAML mapping key that every reader reads as the
 // string name.
 func yamlKey(name string) string {
-	if yaml11Special.MatchString(name) {
+	if yaml11Special().MatchString(name) {
 		return `"` + name + `"`
 	}
 	return name
@@ -213,14 +216,14 @@ func parseYAML(format string, data []byte) (root *yaml.Node, err error) {
 	return root, nil
 }
 
-var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlErrLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
 // yamlSyntaxError turns a parser error into an *Error without any text of
 // the document: parts of the message in quotes are dropped.
 func yamlSyntaxError(format string, err error) error {
 	msg := err.Error()
 	line := 0
-	if m := yamlErrLine.FindStringSubmatch(msg); m != nil {
+	if m := yamlErrLine().FindStringSubmatch(msg); m != nil {
 		fmt.Sscan(m[1], &line)
 		msg = m[2]
 	}
@@ -329,18 +332,20 @@ func yamlKind(n *yaml.Node) string {
 // something other than a string: the implicit types of YAML 1.1 (bool,
 // null, int, float, timestamp, merge and value), as PyYAML's resolver
 // writes them, plus y/n and the float forms of gopkg.in/yaml.v2.
-var yaml11Resolve = regexp.MustCompile(`^(?:` +
-	`y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF` +
-	`|~|null|Null|NULL|` +
-	`|[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+` +
-	`|[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)` +
-	`|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?` +
-	`|[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?` +
-	`|<<|=` +
-	`)$`)
+var yaml11Resolve = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:` +
+		`y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF` +
+		`|~|null|Null|NULL|` +
+		`|[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+` +
+		`|[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)` +
+		`|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?` +
+		`|[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?` +
+		`|<<|=` +
+		`)$`)
+})
 
 // yaml11NonString reports whether a YAML 1.1 reader resolves the plain
 // scalar s to something other than the string s.
 func yaml11NonString(s string) bool {
-	return yaml11Resolve.MatchString(s)
+	return yaml11Resolve().MatchString(s)
 }

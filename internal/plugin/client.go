@@ -63,7 +63,7 @@ func open(ctx context.Context, name string, executable func() (string, error), r
 	if err != nil {
 		return nil, err
 	}
-	c, g, err := start(ctx, path, name)
+	c, g, err := start(ctx, path, name, req.Env)
 	if err != nil {
 		return nil, err
 	}
@@ -90,6 +90,7 @@ func open(ctx context.Context, name string, executable func() (string, error), r
 		Options: req.Options,
 		Env:     map[string][]byte{},
 		Prompt:  req.Env.Prompt != nil,
+		Timeout: req.Env.Timeout,
 	}
 	for _, k := range info.Env {
 		if v := req.Env.Value(k); v != "" {
@@ -123,18 +124,39 @@ type conn struct {
 	wsem chan struct{} // held while a request is written
 	enc  *json.Encoder
 
+	// env answers the program's prompts and takes its warnings and
+	// notices; promptMu asks one prompt at a time.
+	env      secrets.Env
+	promptMu sync.Mutex
+	// openCtx and openCall are the context and the ID of the open call: a
+	// backend may keep the context of open for later prompts, which are
+	// then asked under openCtx, as they would be in-process.
+	openCtx  context.Context
+	openCall uint64
+
 	mu      sync.Mutex
 	nextID  uint64
-	pending map[uint64]chan reply
+	pending map[uint64]*pendingCall
 	dead    error         // why no call can be made any more
 	exited  chan struct{} // closed once the program was waited for
 	closing bool          // Close asked the program to close: its exit is expected
 }
 
+// pendingCall is a call waiting for its response.
+type pendingCall struct {
+	ch  chan reply
+	ctx context.Context // the caller's, for the prompts made on its behalf
+	// promptErr is the error of the last prompt made for the call, which
+	// an error response is made to wrap (errors.As finds it, as it would
+	// in-process: an interrupted prompt keeps its exit code).
+	promptErr error
+}
+
 // reply is a response, or why none will come.
 type reply struct {
-	r   response
-	err error
+	r         response
+	err       error
+	promptErr error
 }
 
 type helloResult struct {
@@ -143,7 +165,7 @@ type helloResult struct {
 }
 
 // start starts the program at path and reads its greeting.
-func start(ctx context.Context, path, backend string) (*conn, greeting, error) {
+func start(ctx context.Context, path, backend string, env secrets.Env) (*conn, greeting, error) {
 	cmd := exec.Command(path, ServeArg)
 	cmd.Stderr = os.Stderr
 	detach(cmd)
@@ -164,7 +186,8 @@ func start(ctx context.Context, path, backend string) (*conn, greeting, error) {
 		stdin:   stdin,
 		wsem:    make(chan struct{}, 1),
 		enc:     json.NewEncoder(stdin),
-		pending: map[uint64]chan reply{},
+		env:     env,
+		pending: map[uint64]*pendingCall{},
 		exited:  make(chan struct{}),
 	}
 	hello := make(chan helloResult, 1)
@@ -235,14 +258,79 @@ func (c *conn) read(stdout io.Reader, path string, hello chan<- helloResult) {
 			c.finish(fmt.Errorf("%w: %s, the program of the backend, exited unexpectedly (%s); its messages, if any, are on standard error; open the store again", secrets.ErrUnavailable, c.program, status))
 			return
 		}
+		switch {
+		case r.Warn != nil:
+			// In order: a warning comes before the response of its call.
+			c.env.Warning(*r.Warn)
+			continue
+		case r.Notice != nil:
+			if c.env.Notice != nil {
+				c.env.Notice(*r.Notice)
+			}
+			continue
+		case r.Prompt != nil:
+			go c.answer(*r.Prompt)
+			continue
+		}
 		c.mu.Lock()
-		ch := c.pending[r.ID]
+		p := c.pending[r.ID]
 		delete(c.pending, r.ID)
+		var rep reply
+		if p != nil {
+			rep = reply{r: r, promptErr: p.promptErr}
+		}
 		c.mu.Unlock()
-		if ch != nil {
-			ch <- reply{r: r}
+		if p != nil {
+			p.ch <- rep
 		}
 	}
+}
+
+// answer asks what the program's prompt m asks with the parent's
+// secrets.Env.Prompt, under the context of the call it was made for, and
+// sends the answer.
+func (c *conn) answer(m promptMessage) {
+	c.mu.Lock()
+	p := c.pending[m.Call]
+	openCtx, openCall := c.openCtx, c.openCall
+	c.mu.Unlock()
+	a := request{Answer: m.Ask}
+	switch {
+	case c.env.Prompt == nil:
+		a.Error = encodeError(errors.New("plugin: dstack-secrets cannot prompt (no terminal)"))
+	case p == nil && (m.Call != openCall || openCtx == nil):
+		a.Error = encodeError(fmt.Errorf("plugin: a prompt for call %d, which is not in flight", m.Call))
+	default:
+		ctx := openCtx
+		if p != nil {
+			ctx = p.ctx
+		}
+		c.promptMu.Lock()
+		v, err := c.env.Prompt(ctx, m.Text)
+		c.promptMu.Unlock()
+		if err != nil {
+			// The call that prompted fails with this error wrapped; a
+			// prompt under the context of open is for whichever call is in
+			// flight.
+			c.mu.Lock()
+			if p != nil {
+				p.promptErr = err
+			} else {
+				for _, q := range c.pending {
+					q.promptErr = err
+				}
+			}
+			c.mu.Unlock()
+			a.Error = encodeError(err)
+		} else {
+			a.Value = []byte(v)
+		}
+	}
+	// Sent even when ctx ended: the program may wait under a context of
+	// its own (that of open) and drops an answer nobody waits for. It
+	// reads its input all the time, and a program that is gone fails the
+	// write.
+	_ = c.send(context.Background(), a)
 }
 
 // wait waits for the program to exit, killing it if it has not within
@@ -268,8 +356,8 @@ func (c *conn) finish(reason error) {
 	if c.dead == nil {
 		c.dead = reason
 	}
-	for id, ch := range c.pending {
-		ch <- reply{err: c.dead}
+	for id, p := range c.pending {
+		p.ch <- reply{err: c.dead}
 		delete(c.pending, id)
 	}
 	c.mu.Unlock()
@@ -355,7 +443,10 @@ func (c *conn) call(ctx context.Context, method string, params, result any) erro
 	}
 	c.nextID++
 	id := c.nextID
-	c.pending[id] = ch
+	c.pending[id] = &pendingCall{ch: ch, ctx: ctx}
+	if method == "open" {
+		c.openCtx, c.openCall = ctx, id
+	}
 	c.mu.Unlock()
 	req := request{ID: id, Method: method, Params: raw}
 	if d, ok := ctx.Deadline(); ok {
@@ -377,7 +468,11 @@ func (c *conn) call(ctx context.Context, method string, params, result any) erro
 	}
 	cctx, cancel := context.WithTimeout(context.Background(), cancelGrace)
 	defer cancel()
-	_ = c.send(cctx, request{Cancel: id})
+	cancelReq := request{Cancel: id}
+	if cause := context.Cause(ctx); errors.Is(ctx.Err(), context.Canceled) && cause != ctx.Err() {
+		cancelReq.Cause = cause.Error() // "interrupted by SIGINT: ..."
+	}
+	_ = c.send(cctx, cancelReq)
 	select {
 	case rep := <-ch:
 		return withCause(rep.decode(result), ctx.Err())
@@ -424,7 +519,11 @@ func (rep reply) decode(result any) error {
 	case rep.err != nil:
 		return rep.err
 	case rep.r.Error != nil:
-		return decodeError(rep.r.Error)
+		err := decodeError(rep.r.Error)
+		if rep.promptErr != nil {
+			err = withCause(err, rep.promptErr)
+		}
+		return err
 	case result != nil && len(rep.r.Result) > 0:
 		if err := json.Unmarshal(rep.r.Result, result); err != nil {
 			return fmt.Errorf("%w: malformed result from the backend's program: %v", secrets.ErrUnavailable, err)

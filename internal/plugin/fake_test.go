@@ -27,6 +27,9 @@ type fakeOptions struct {
 	Ratio   float64 `yaml:"ratio"`
 	Fail    string  `yaml:"fail"`
 	PidFile string  `yaml:"pid_file"`
+	// PromptAtOpen asks at open; Get OPENED returns the answer.
+	PromptAtOpen bool   `yaml:"prompt_at_open"`
+	Opened       string `yaml:"-"`
 
 	Env secrets.Env `yaml:"-"`
 }
@@ -40,7 +43,14 @@ func openFake(ctx context.Context, scope secrets.Scope, opts fakeOptions) (secre
 	if opts.Fail != "" {
 		return nil, kindError(opts.Fail)
 	}
-	return secrets.Wrap(&fakeStore{opts: opts}, secrets.Info{Backend: "fake", Scope: scope}), nil
+	if opts.PromptAtOpen {
+		v, err := opts.Env.Prompt(ctx, "Open passphrase: ")
+		if err != nil {
+			return nil, fmt.Errorf("fake: the prompt at open failed: %w", err)
+		}
+		opts.Opened = v
+	}
+	return secrets.Wrap(&fakeStore{opts: opts, openCtx: ctx}, secrets.Info{Backend: "fake", Scope: scope}), nil
 }
 
 // kindError is an error of the kind named name.
@@ -53,7 +63,10 @@ func kindError(name string) error {
 	return fmt.Errorf("fake: no kind %s", name)
 }
 
-type fakeStore struct{ opts fakeOptions }
+type fakeStore struct {
+	opts    fakeOptions
+	openCtx context.Context // kept for later prompts, as the keyring backend does
+}
 
 var _ secrets.Locator = (*fakeStore)(nil)
 
@@ -76,6 +89,9 @@ func (f *fakeStore) Get(ctx context.Context, name string) (string, error) {
 			}
 		}
 		select {} // ignores ctx
+	case name == "CAUSE":
+		<-ctx.Done()
+		return "", fmt.Errorf("fake: stopped: %w", context.Cause(ctx))
 	case name == "BLOCK":
 		<-ctx.Done()
 		return "", fmt.Errorf("fake: blocked until: %w", ctx.Err())
@@ -93,9 +109,37 @@ func (f *fakeStore) Get(ctx context.Context, name string) (string, error) {
 		if f.opts.Env.Prompt == nil {
 			return "no prompt", nil
 		}
-		return f.opts.Env.Prompt(ctx, "Passphrase: ")
+		v, err := f.opts.Env.Prompt(ctx, "Passphrase: ")
+		if err != nil {
+			return "", fmt.Errorf("fake: the prompt failed: %w", err)
+		}
+		return v, nil
+	case name == "PROMPT_TWICE":
+		// Two prompts in one call, as a backend asking again after a
+		// wrong password.
+		a, err := f.opts.Env.Prompt(ctx, "First: ")
+		if err != nil {
+			return "", err
+		}
+		b, err := f.opts.Env.Prompt(ctx, "Second: ")
+		return a + "+" + b, err
+	case name == "PROMPT_LATER":
+		// A prompt under the context of open, in a later call.
+		v, err := f.opts.Env.Prompt(f.openCtx, "Later: ")
+		if err != nil {
+			return "", fmt.Errorf("fake: the later prompt failed: %w", err)
+		}
+		return v, nil
+	case name == "WARN":
+		f.opts.Env.Warning("fake: a warning")
+		f.opts.Env.Notice("fake: a notice")
+		return "warned", nil
+	case name == "TIMEOUT":
+		return f.opts.Env.Timeout.String(), nil
 	case name == "A" || name == "B":
 		return "value-" + name, nil
+	case name == "OPENED":
+		return f.opts.Opened, nil
 	case name == "OPTS":
 		return fmt.Sprintf("%d %g", f.opts.Count, f.opts.Ratio), nil
 	}

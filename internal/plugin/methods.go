@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"github.com/dstackai/dstack-secrets/secrets"
 )
@@ -81,8 +82,11 @@ var (
 	mClose = method[none, none]{name: "close"}
 )
 
-// methods are the store methods a program serves, by name.
-var methods = index(mList, mGet, mSet, mDelete, mCreate, mGetAll, mSetMany, mLocate, mRepositories, mVersions, mGetVersion, mClose)
+// methods are the store methods a program serves, by name; only a program
+// needs them, not every start of the CLI.
+var methods = sync.OnceValue(func() map[string]served {
+	return index(mList, mGet, mSet, mDelete, mCreate, mGetAll, mSetMany, mLocate, mRepositories, mVersions, mGetVersion, mClose)
+})
 
 // Parameter and result types.
 type (

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -197,12 +198,153 @@ func TestOptionsEnvironmentAndHome(t *testing.T) {
 	}
 }
 
-func TestPromptIsRefused(t *testing.T) {
-	env := secrets.Env{Prompt: func(context.Context, string) (string, error) { return "typed", nil }}
-	s := openFakeT(t, env, nil)
+// recordingPrompt is a parent's prompt that answers from answers in turn
+// and records what it was asked.
+type recordingPrompt struct {
+	mu      sync.Mutex
+	asked   []string
+	answers []string
+	err     error
+}
+
+func (p *recordingPrompt) prompt(_ context.Context, text string) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.asked = append(p.asked, text)
+	if p.err != nil {
+		return "", p.err
+	}
+	a := p.answers[0]
+	p.answers = p.answers[1:]
+	return a, nil
+}
+
+func TestPromptIsForwarded(t *testing.T) {
+	const typed = "typed ü\x00\t passphrase \\\"" // byte for byte
+	rec := &recordingPrompt{answers: []string{typed, "one", "two"}}
+	s := openFakeT(t, secrets.Env{Prompt: rec.prompt}, nil)
+	if got, err := s.Get(context.Background(), "PROMPT"); err != nil || got != typed {
+		t.Errorf("Get PROMPT: %d bytes (mismatch: %v), %v", len(got), got != typed, err)
+	}
+	if got, err := s.Get(context.Background(), "PROMPT_TWICE"); err != nil || got != "one+two" {
+		t.Errorf("Get PROMPT_TWICE = %q, %v", got, err)
+	}
+	if want := []string{"Passphrase: ", "First: ", "Second: "}; strings.Join(rec.asked, "|") != strings.Join(want, "|") {
+		t.Errorf("the parent was asked %q, want %q", rec.asked, want)
+	}
+}
+
+func TestPromptAtOpen(t *testing.T) {
+	rec := &recordingPrompt{answers: []string{"at open", "later"}}
+	s := openFakeT(t, secrets.Env{Prompt: rec.prompt}, secrets.Options{"prompt_at_open": true})
+	if got, err := s.Get(context.Background(), "OPENED"); err != nil || got != "at open" {
+		t.Errorf("the answer of the prompt at open: %q, %v", got, err)
+	}
+	// A backend that kept the context of open prompts with it later, as
+	// the keyring backend's file keychain does.
+	if got, err := s.Get(context.Background(), "PROMPT_LATER"); err != nil || got != "later" {
+		t.Errorf("a later prompt under the context of open: %q, %v", got, err)
+	}
+	rec.err = exitCode{130}
+	_, err := s.Get(context.Background(), "PROMPT_LATER")
+	var ec exitCode
+	if !errors.As(err, &ec) {
+		t.Errorf("an interrupted later prompt: %v", err)
+	}
+}
+
+func TestPromptUnderAnEndedOpenContext(t *testing.T) {
+	rec := &recordingPrompt{answers: []string{"never"}}
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := testBackends().Open(ctx, secrets.OpenRequest{Scope: testScope, Backend: "fake", Env: secrets.Env{Prompt: func(ctx context.Context, text string) (string, error) {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		return rec.prompt(ctx, text)
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer secrets.Close(s)
+	cancel()
+	// The program's context of open lives on; the parent's ended: the
+	// prompt fails as it would in-process, and promptly.
+	if _, err := s.Get(context.Background(), "PROMPT_LATER"); !errors.Is(err, context.Canceled) {
+		t.Errorf("a later prompt under an ended context of open: %v", err)
+	}
+}
+
+// exitCode stands for the CLI's error of an interrupted prompt, which must
+// reach the caller as it would in-process.
+type exitCode struct{ code int }
+
+func (e exitCode) Error() string { return fmt.Sprintf("interrupted (%d)", e.code) }
+
+func TestPromptErrorKeepsItsIdentity(t *testing.T) {
+	rec := &recordingPrompt{err: fmt.Errorf("%w: at the prompt", exitCode{130})}
+	s := openFakeT(t, secrets.Env{Prompt: rec.prompt}, nil)
 	_, err := s.Get(context.Background(), "PROMPT")
-	if !errors.Is(err, secrets.ErrAuth) || !strings.Contains(err.Error(), `cannot ask "Passphrase": the fake backend runs in its own program, dstack-secrets-fake, which cannot ask for input at the terminal`) {
-		t.Errorf("a prompt in the program: %v", err)
+	var ec exitCode
+	if !errors.As(err, &ec) || ec.code != 130 || !strings.Contains(err.Error(), "fake: the prompt failed: interrupted (130): at the prompt") {
+		t.Errorf("an interrupted prompt: %v", err)
+	}
+	// The store still works.
+	if _, err := s.Get(context.Background(), "OPTS"); err != nil {
+		t.Errorf("after a failed prompt: %v", err)
+	}
+}
+
+func TestPromptEndsWithTheCall(t *testing.T) {
+	asked := make(chan struct{})
+	env := secrets.Env{Prompt: func(ctx context.Context, _ string) (string, error) {
+		close(asked)
+		<-ctx.Done() // a person who never types
+		return "", ctx.Err()
+	}}
+	s := openFakeT(t, env, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := s.Get(ctx, "PROMPT")
+	<-asked
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a prompt past the call's deadline: %v", err)
+	}
+	if d := time.Since(start); d >= CancelGrace {
+		t.Errorf("the call took %v: the program did not end its prompt with the call", d)
+	}
+	if _, err := s.Get(context.Background(), "OPTS"); err != nil {
+		t.Errorf("the store after a prompt that timed out: %v", err)
+	}
+}
+
+func TestNoPromptWithoutATerminal(t *testing.T) {
+	s := openFakeT(t, secrets.Env{}, nil)
+	if got, err := s.Get(context.Background(), "PROMPT"); err != nil || got != "no prompt" {
+		t.Errorf("without a prompt in the parent the backend gets none: %q, %v", got, err)
+	}
+}
+
+func TestWarningsNoticesAndTimeout(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	env := secrets.Env{
+		Warn:    func(m string) { mu.Lock(); got = append(got, "warn: "+m); mu.Unlock() },
+		Notice:  func(m string) { mu.Lock(); got = append(got, "notice: "+m); mu.Unlock() },
+		Timeout: 90 * time.Second,
+	}
+	s := openFakeT(t, env, nil)
+	if v, err := s.Get(context.Background(), "WARN"); err != nil || v != "warned" {
+		t.Fatalf("Get WARN = %q, %v", v, err)
+	}
+	// Delivered before the call returned, in order.
+	mu.Lock()
+	if want := "warn: fake: a warning|notice: fake: a notice"; strings.Join(got, "|") != want {
+		t.Errorf("the parent got %q, want %q", got, want)
+	}
+	mu.Unlock()
+	if v, err := s.Get(context.Background(), "TIMEOUT"); err != nil || v != "1m30s" {
+		t.Errorf("the timeout in the program: %q, %v", v, err)
 	}
 }
 
@@ -245,6 +387,25 @@ func TestCancelledCall(t *testing.T) {
 	}
 	if _, err := s.Get(context.Background(), "OPTS"); err != nil {
 		t.Errorf("the store after a cancelled call: %v", err)
+	}
+}
+
+// TestCancelCauseReachesTheProgram: a backend that reports why its
+// context ended (the vault backend: "interrupted by SIGINT") says it in
+// the program as it would in-process.
+func TestCancelCauseReachesTheProgram(t *testing.T) {
+	s := openFakeT(t, secrets.Env{}, nil)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	time.AfterFunc(50*time.Millisecond, func() { cancel(fmt.Errorf("interrupted by SIGINT: %w", context.Canceled)) })
+	_, err := s.Get(ctx, "CAUSE")
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "fake: stopped: interrupted by SIGINT: context canceled") {
+		t.Errorf("a call cancelled with a cause: %v", err)
+	}
+	// Without a cause, the plain error.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel2)
+	if _, err := s.Get(ctx2, "CAUSE"); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "fake: stopped: context canceled") {
+		t.Errorf("a call cancelled without a cause: %v", err)
 	}
 }
 
@@ -350,7 +511,7 @@ func TestNotAPluginProgram(t *testing.T) {
 		{"other output", "echo 'Usage: something else'; exec sleep 300", "does not speak the dstack-secrets plugin protocol"},
 		{"exits", "echo oops >&2; exit 4", "exited before greeting (exit status 4)"},
 		{"other version", `echo '{"protocol":99,"backends":[{"name":"fake"}]}'; exec cat >/dev/null`, "speaks version 99 of the plugin protocol"},
-		{"other backend", `echo '{"protocol":1,"backends":[{"name":"other"}]}'; exec cat >/dev/null`, "does not serve the fake backend (it serves: other)"},
+		{"other backend", `echo '{"protocol":2,"backends":[{"name":"other"}]}'; exec cat >/dev/null`, "does not serve the fake backend (it serves: other)"},
 		{"not executable", "", "cannot start"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,8 +10,9 @@ import (
 )
 
 // ProtocolVersion is the version of the protocol in the greeting. A parent
-// refuses a program of another version.
-const ProtocolVersion = 1
+// refuses a program of another version. Version 2 added the program's
+// prompt, warn and notice messages and the parent's answer.
+const ProtocolVersion = 2
 
 // ServeArg is the argument a plugin program is started with; its main
 // calls Serve when it sees it.
@@ -31,21 +32,44 @@ type backendInfo struct {
 	Env []string `json:"env,omitempty"`
 }
 
-// request is a line from the parent: a call (ID and Method) or the
-// cancellation of one (Cancel).
+// request is a line from the parent: a call (ID and Method), the
+// cancellation of one (Cancel), or the answer to a prompt of the program
+// (Answer, with Value or Error).
 type request struct {
 	ID       uint64          `json:"id,omitempty"`
 	Method   string          `json:"method,omitempty"`
 	Params   json.RawMessage `json:"params,omitempty"`
 	Deadline *time.Time      `json:"deadline,omitempty"`
 	Cancel   uint64          `json:"cancel,omitempty"`
+	// Cause is why the caller's context of a cancelled call ended
+	// (context.Cause), e.g. "interrupted by SIGINT: context canceled".
+	Cause  string `json:"cause,omitempty"`
+	Answer uint64 `json:"answer,omitempty"`
+	// Value is what was typed at the prompt; encoding/json sends []byte as
+	// base64, so that no byte is lost.
+	Value []byte     `json:"value,omitempty"`
+	Error *wireError `json:"error,omitempty"`
 }
 
-// response is a line from the program: the answer to the call ID.
+// response is a line from the program: the answer to the call ID, or a
+// message of the store's secrets.Env: a prompt for the parent to answer,
+// a warning or a notice.
 type response struct {
-	ID     uint64          `json:"id"`
+	ID     uint64          `json:"id,omitempty"`
 	Result json.RawMessage `json:"result,omitempty"`
 	Error  *wireError      `json:"error,omitempty"`
+	Prompt *promptMessage  `json:"prompt,omitempty"`
+	Warn   *string         `json:"warn,omitempty"`
+	Notice *string         `json:"notice,omitempty"`
+}
+
+// promptMessage asks the parent to prompt with Text (secrets.Env.Prompt)
+// on behalf of the call Call, whose context bounds the prompt; the parent
+// answers with a request whose Answer is Ask.
+type promptMessage struct {
+	Ask  uint64 `json:"ask"`
+	Call uint64 `json:"call"`
+	Text string `json:"text"`
 }
 
 // wireError is an error as it travels: its kinds and its message.
@@ -64,9 +88,11 @@ type openParams struct {
 	Env map[string][]byte `json:"env,omitempty"`
 	// Home is the home directory secrets.Env.Home gave the parent.
 	Home []byte `json:"home,omitempty"`
-	// Prompt says whether the parent could ask at a terminal (the program
-	// cannot, but it can say so to a backend that asks).
+	// Prompt says whether the parent can ask at a terminal: the backend
+	// then gets a secrets.Env.Prompt that asks the parent.
 	Prompt bool `json:"prompt,omitempty"`
+	// Timeout is secrets.Env.Timeout, in nanoseconds.
+	Timeout time.Duration `json:"timeout,omitempty"`
 }
 
 type scopeParams struct {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/dstackai/dstack-secrets/secrets"
@@ -47,7 +46,7 @@ func Serve(ctx context.Context, reg *secrets.Registry, in io.Reader, out io.Writ
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	sv := &server{reg: reg, out: json.NewEncoder(out), cancel: cancel, inflight: map[uint64]context.CancelFunc{}}
+	sv := &server{reg: reg, out: json.NewEncoder(out), cancel: cancel, inflight: map[uint64]context.CancelCauseFunc{}, asks: map[uint64]chan request{}}
 	g := greeting{Protocol: ProtocolVersion}
 	for _, b := range reg.Backends() {
 		g.Backends = append(g.Backends, backendInfo{Name: b.Name, Env: cfg.env[b.Name]})
@@ -104,12 +103,17 @@ type server struct {
 	out  *json.Encoder
 	werr error
 
-	store   secrets.Store // after open
+	// The main loop's state (handle).
+	opening bool          // open was asked
 	closing bool          // close was asked
 	done    chan struct{} // closed when close was answered
 
 	mu       sync.Mutex
-	inflight map[uint64]context.CancelFunc
+	store    secrets.Store // once opened
+	inflight map[uint64]context.CancelCauseFunc
+	kept     []context.CancelCauseFunc // of the calls whose context outlives them
+	asks     map[uint64]chan request   // prompts waiting for their answer
+	nextAsk  uint64
 	wg       sync.WaitGroup
 }
 
@@ -148,26 +152,49 @@ func (sv *server) respond(id uint64, result any, err error) {
 	_ = sv.write(r)
 }
 
-// handle answers one request (the calls in their own goroutines) and
+// handle answers one request (the calls in their own goroutines, so that
+// the loop goes on reading cancellations and answers to prompts) and
 // reports whether Serve is done.
 func (sv *server) handle(ctx context.Context, r request) bool {
-	if r.Cancel != 0 {
+	switch {
+	case r.Cancel != 0:
 		sv.mu.Lock()
 		if stop := sv.inflight[r.Cancel]; stop != nil {
-			stop()
+			stop(cancelCause(r.Cause))
 		}
 		sv.mu.Unlock()
 		return false
-	}
-	switch {
-	case r.Method == "open" && sv.store == nil && !sv.closing:
-		octx, stop := callContext(ctx, r)
-		s, res, err := sv.open(octx, r.Params)
-		stop()
-		sv.store = s
-		sv.respond(r.ID, res, err)
+	case r.Answer != 0:
+		sv.mu.Lock()
+		ch := sv.asks[r.Answer]
+		delete(sv.asks, r.Answer)
+		sv.mu.Unlock()
+		if ch != nil {
+			ch <- r // buffered
+		}
 		return false
-	case r.Method == mClose.name && sv.store == nil:
+	}
+	sv.mu.Lock()
+	opened := sv.store
+	sv.mu.Unlock()
+	switch {
+	case r.Method == "open" && !sv.opening && !sv.closing:
+		sv.opening = true
+		// The context of open lives as long as the store, as the context
+		// given to Open does in-process: a backend may keep it for later
+		// prompts (the keyring backend's file keychain asks for its
+		// password at its first read).
+		sv.start(ctx, r, func(ctx context.Context) (any, error) {
+			s, res, err := sv.open(ctx, r.Params)
+			if err == nil {
+				sv.mu.Lock()
+				sv.store = s
+				sv.mu.Unlock()
+			}
+			return res, err
+		}, true)
+		return false
+	case r.Method == mClose.name && opened == nil:
 		sv.respond(r.ID, none{}, nil)
 		return true
 	case sv.closing:
@@ -176,7 +203,7 @@ func (sv *server) handle(ctx context.Context, r request) bool {
 	case r.Method == "open":
 		sv.respond(r.ID, nil, errors.New("plugin: open was sent twice: a program serves one store"))
 		return false
-	case sv.store == nil:
+	case opened == nil:
 		sv.respond(r.ID, nil, fmt.Errorf("plugin: %q before open", r.Method))
 		return false
 	case r.Method == mClose.name:
@@ -184,16 +211,24 @@ func (sv *server) handle(ctx context.Context, r request) bool {
 		sv.done = make(chan struct{})
 		go func() {
 			sv.wg.Wait()
-			sv.respond(r.ID, none{}, secrets.Close(sv.store))
+			sv.respond(r.ID, none{}, secrets.Close(opened))
 			close(sv.done)
 		}()
 		return false
 	}
-	m, ok := methods[r.Method]
-	if !ok || !m.supports(sv.store) {
+	m, ok := methods()[r.Method]
+	if !ok || !m.supports(opened) {
 		sv.respond(r.ID, nil, fmt.Errorf("plugin: method %q: %w by this program", r.Method, errors.ErrUnsupported))
 		return false
 	}
+	sv.start(ctx, r, func(ctx context.Context) (any, error) { return m.serve(ctx, opened, r.Params) }, false)
+	return false
+}
+
+// start runs the call r in a goroutine with its own context, which a
+// cancel request cancels, and answers it. The context ends with the call,
+// or with Serve when keep is set and the call succeeded.
+func (sv *server) start(ctx context.Context, r request, do func(context.Context) (any, error), keep bool) {
 	cctx, stop := callContext(ctx, r)
 	sv.mu.Lock()
 	sv.inflight[r.ID] = stop
@@ -201,14 +236,17 @@ func (sv *server) handle(ctx context.Context, r request) bool {
 	sv.wg.Add(1)
 	go func() {
 		defer sv.wg.Done()
-		res, err := m.serve(cctx, sv.store, r.Params)
+		res, err := do(cctx)
 		sv.mu.Lock()
 		delete(sv.inflight, r.ID)
+		if keep && err == nil {
+			sv.kept = append(sv.kept, stop)
+		} else {
+			stop(nil)
+		}
 		sv.mu.Unlock()
-		stop()
 		sv.respond(r.ID, res, err)
 	}()
-	return false
 }
 
 // shutdown cancels the calls in flight, waits for them and closes the
@@ -216,27 +254,60 @@ func (sv *server) handle(ctx context.Context, r request) bool {
 func (sv *server) shutdown() {
 	sv.mu.Lock()
 	for _, stop := range sv.inflight {
-		stop()
+		stop(nil)
 	}
 	sv.mu.Unlock()
 	sv.wg.Wait()
+	sv.mu.Lock()
+	s := sv.store
+	kept := sv.kept
+	sv.mu.Unlock()
 	if sv.done != nil {
-		<-sv.done
-		return
+		<-sv.done // close closed the store
+	} else if s != nil {
+		_ = secrets.Close(s)
 	}
-	if sv.store != nil {
-		_ = secrets.Close(sv.store)
+	for _, stop := range kept {
+		stop(nil)
 	}
 }
 
+// callKey is the context key of the ID of the call a context belongs to,
+// which a prompt names so that the parent asks under that call's context.
+type callKey struct{}
+
 // callContext is the context of the call r: ctx with the deadline of the
-// caller's context, cancelled by a cancel request.
-func callContext(ctx context.Context, r request) (context.Context, context.CancelFunc) {
+// caller's context, cancelled by a cancel request (with its cause), and
+// r's ID.
+func callContext(ctx context.Context, r request) (context.Context, context.CancelCauseFunc) {
+	ctx = context.WithValue(ctx, callKey{}, r.ID)
 	if r.Deadline == nil {
-		return context.WithCancel(ctx)
+		return context.WithCancelCause(ctx)
 	}
-	return context.WithDeadline(ctx, *r.Deadline)
+	dctx, stopDeadline := context.WithDeadline(ctx, *r.Deadline)
+	cctx, cancel := context.WithCancelCause(dctx)
+	return cctx, func(cause error) {
+		cancel(cause)
+		stopDeadline()
+	}
 }
+
+// cancelCause is the cause of a cancel request whose caller's context
+// ended with the cause msg, such as "interrupted by SIGINT: context
+// canceled": an error that reads the same and is context.Canceled, so
+// that a backend that reports context.Cause says in the program what it
+// would say in-process.
+func cancelCause(msg string) error {
+	if msg == "" || msg == context.Canceled.Error() {
+		return nil
+	}
+	return &causeError{msg: msg}
+}
+
+type causeError struct{ msg string }
+
+func (e *causeError) Error() string { return e.msg }
+func (e *causeError) Unwrap() error { return context.Canceled }
 
 // open opens the store that p asks for.
 func (sv *server) open(ctx context.Context, raw json.RawMessage) (secrets.Store, openResult, error) {
@@ -249,9 +320,12 @@ func (sv *server) open(ctx context.Context, raw json.RawMessage) (secrets.Store,
 	env := secrets.Env{
 		Getenv:  func(k string) string { return string(p.Env[k]) },
 		HomeDir: string(p.Home),
+		Warn:    func(msg string) { _ = sv.write(response{Warn: &msg}) },
+		Notice:  func(msg string) { _ = sv.write(response{Notice: &msg}) },
+		Timeout: p.Timeout,
 	}
 	if p.Prompt {
-		env.Prompt = noPrompt(p.Backend)
+		env.Prompt = sv.prompt
 	}
 	s, err := sv.reg.Open(ctx, secrets.OpenRequest{
 		Scope:   secrets.Scope{Project: p.Scope.Project, Repository: p.Scope.Repository},
@@ -263,7 +337,7 @@ func (sv *server) open(ctx context.Context, raw json.RawMessage) (secrets.Store,
 		return nil, openResult{}, err
 	}
 	res := openResult{Methods: []string{}}
-	for name, m := range methods {
+	for name, m := range methods() {
 		if m.supports(s) {
 			res.Methods = append(res.Methods, name)
 		}
@@ -271,12 +345,33 @@ func (sv *server) open(ctx context.Context, raw json.RawMessage) (secrets.Store,
 	return s, res, nil
 }
 
-// noPrompt is the prompt a backend gets in a program: stdin and stdout
-// carry the protocol, so nothing can be asked.
-func noPrompt(backend string) secrets.PromptFunc {
-	return func(_ context.Context, prompt string) (string, error) {
-		what := strings.TrimRight(strings.TrimSpace(prompt), ":?")
-		return "", fmt.Errorf("%w: cannot ask %q: the %s backend runs in its own program, %s, which cannot ask for input at the terminal; supply it through the backend's environment variable or configuration instead", secrets.ErrAuth, what, backend, Program(backend))
+// prompt is the secrets.Env.Prompt of the program's backend: it asks the
+// parent to prompt, under the context of the call that ctx belongs to, and
+// waits for the answer until ctx ends. The value typed is never logged.
+func (sv *server) prompt(ctx context.Context, text string) (string, error) {
+	call, _ := ctx.Value(callKey{}).(uint64)
+	ch := make(chan request, 1)
+	sv.mu.Lock()
+	sv.nextAsk++
+	ask := sv.nextAsk
+	sv.asks[ask] = ch
+	sv.mu.Unlock()
+	defer func() {
+		sv.mu.Lock()
+		delete(sv.asks, ask)
+		sv.mu.Unlock()
+	}()
+	if err := sv.write(response{Prompt: &promptMessage{Ask: ask, Call: call, Text: text}}); err != nil {
+		return "", err
+	}
+	select {
+	case a := <-ch:
+		if a.Error != nil {
+			return "", decodeError(a.Error)
+		}
+		return string(a.Value), nil
+	case <-ctx.Done():
+		return "", ctx.Err()
 	}
 }
 

@@ -53,8 +53,8 @@ type Params struct {
 	// Dir is the working directory for repository detection; empty means
 	// the process's.
 	Dir string
-	// Registry opens backends; nil means backends.Registry() plus the
-	// cloud backend's program (registry).
+	// Registry opens backends; nil means the file backend, linked in, and
+	// the programs of the others (registry, in backends.go).
 	Registry *secrets.Registry
 	// BuildInfo describes the binary for "version"; nil means
 	// debug.ReadBuildInfo.
@@ -114,31 +114,62 @@ func Run(ctx context.Context, args []string, p Params) int {
 	return a.run(ctx, args)
 }
 
-// commands returns the subcommands in the order "dstack-secrets -h" lists
-// them. Each constructor lives in the command's own file.
-func (a *app) commands() []*ffcli.Command {
-	return []*ffcli.Command{
-		a.listCommand(),
-		a.addCommand(),
-		a.deleteCommand(),
-		a.getCommand(),
-		a.importCommand(),
-		a.exportCommand(),
-		a.runCommand(),
-		a.copyCommand(),
-		a.reposCommand(),
-		a.moveCommand(),
-		a.renderCommand(),
-		a.redactCommand(),
-		a.historyCommand(),
-		a.rollbackCommand(),
-		a.keyCommand(),
-		a.identityCommand(),
-		a.shareCommand(),
-		a.helpCommand(),
-		a.versionCommand(),
-		a.completionCommand(),
+// onlyCommandTree is false in the test that compares the answers of the
+// whole tree with those of one command's.
+var onlyCommandTree = true
+
+// namedCommand is a command's name and the constructor of its
+// ffcli.Command.
+type namedCommand struct {
+	name string
+	make func() *ffcli.Command
+}
+
+// commandTable lists the subcommands in the order "dstack-secrets -h"
+// lists them. Each constructor lives in the command's own file.
+func (a *app) commandTable() []namedCommand {
+	return []namedCommand{
+		{"list", a.listCommand},
+		{"add", a.addCommand},
+		{"delete", a.deleteCommand},
+		{"get", a.getCommand},
+		{"import", a.importCommand},
+		{"export", a.exportCommand},
+		{"run", a.runCommand},
+		{"copy", a.copyCommand},
+		{"repos", a.reposCommand},
+		{"move", a.moveCommand},
+		{"render", a.renderCommand},
+		{"redact", a.redactCommand},
+		{"history", a.historyCommand},
+		{"rollback", a.rollbackCommand},
+		{"key", a.keyCommand},
+		{"identity", a.identityCommand},
+		{"share", a.shareCommand},
+		{"help", a.helpCommand},
+		{"version", a.versionCommand},
+		{"completion", a.completionCommand},
 	}
+}
+
+// commands returns the subcommands, all of them, or only the one named
+// only when only names one: a command line that names its command needs
+// no other (building them all, flag sets and help texts, was a tenth of
+// "list"). "help" needs them all.
+func (a *app) commands(only string) []*ffcli.Command {
+	table := a.commandTable()
+	if onlyCommandTree && only != "" && only != "help" {
+		for _, c := range table {
+			if c.name == only {
+				return []*ffcli.Command{c.make()}
+			}
+		}
+	}
+	cmds := make([]*ffcli.Command, len(table))
+	for i, c := range table {
+		cmds[i] = c.make()
+	}
+	return cmds
 }
 
 // Environment variables of the CLI itself; the backends' are listed in the
@@ -157,7 +188,11 @@ func (a *app) run(ctx context.Context, args []string) int {
 		return a.complete(ctx, args[1:])
 	}
 	var showVersion bool
-	root, cmds := a.commandTree(&showVersion)
+	// CommandName reads the command line as the root command's Parse does
+	// but for --version: when it finds a command name, that command is
+	// the one Parse selects (or none, and the whole tree is built for the
+	// messages that list the commands).
+	root, cmds := a.commandTree(&showVersion, CommandName(args))
 	if err := root.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return a.help(root, cmds)
@@ -182,9 +217,10 @@ func (a *app) run(ctx context.Context, args []string) int {
 }
 
 // commandTree builds the root command, whose flag set is the global flags
-// plus --version (which sets showVersion), over the commands.
-func (a *app) commandTree(showVersion *bool) (*ffcli.Command, []*ffcli.Command) {
-	cmds := a.commands()
+// plus --version (which sets showVersion), over the commands (all, or only
+// the one named only: see commands).
+func (a *app) commandTree(showVersion *bool, only string) (*ffcli.Command, []*ffcli.Command) {
+	cmds := a.commands(only)
 	for _, c := range cmds {
 		c.UsageFunc = a.usage
 	}

@@ -380,7 +380,7 @@ func TestHelp(t *testing.T) {
 func TestHelpLayout(t *testing.T) {
 	h := newHarness(t)
 	root := h.run("", "-h")
-	for _, c := range (&app{}).commands() {
+	for _, c := range (&app{}).commands("") {
 		if !strings.Contains(root.stdout, fmt.Sprintf("\n  %-11s %s\n", c.Name, c.ShortHelp)) {
 			t.Errorf("dstack-secrets -h does not list %s with its summary", c.Name)
 		}
@@ -405,6 +405,54 @@ func TestHelpLayout(t *testing.T) {
 		}
 		if !strings.Contains(r.stdout, "\nOptional Arguments:\n  -h, --help ") {
 			t.Errorf("%s -h does not list -h, --help first", c.Name)
+		}
+	}
+}
+
+// TestCommandTable: each entry of the table builds the command it names,
+// and a command line that names its command builds that one only.
+func TestCommandTable(t *testing.T) {
+	a := &app{}
+	for _, c := range a.commandTable() {
+		if got := c.make().Name; got != c.name {
+			t.Errorf("the table's %q builds the command %q", c.name, got)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want int // commands built
+	}{
+		{[]string{"list"}, 1},
+		{[]string{"--project", "p", "get", "K"}, 1},
+		{[]string{"help", "list"}, len(a.commandTable())},
+		{[]string{"LIST"}, len(a.commandTable())}, // ffcli matches it, case-insensitively
+		{[]string{"--version"}, len(a.commandTable())},
+		{[]string{"nosuch"}, len(a.commandTable())},
+		{nil, len(a.commandTable())},
+	} {
+		if got := len(a.commands(CommandName(tc.args))); got != tc.want {
+			t.Errorf("%q builds %d commands, want %d", tc.args, got, tc.want)
+		}
+	}
+}
+
+// TestOneCommandTreeAnswersAsTheWholeTree runs command lines whose
+// answer comes from the parsing (help, usage errors, unknown commands)
+// and compares them with the answer of the whole command tree.
+func TestOneCommandTreeAnswersAsTheWholeTree(t *testing.T) {
+	h := newHarness(t)
+	for _, args := range [][]string{
+		{"list", "-h"}, {"get", "--nosuch"}, {"get"}, {"add", "-h", "--project", "x"}, {"LIST", "-h"},
+		{"--project", "p", "export", "--format"}, {"run"}, {"list", "extra"}, {"version", "--json", "x"},
+		{"nosuch"}, {"lst"}, {"-h"}, {"help", "get"},
+	} {
+		got := h.run("", args...)
+		saved := onlyCommandTree
+		onlyCommandTree = false
+		want := h.run("", args...)
+		onlyCommandTree = saved
+		if got != want {
+			t.Errorf("%q: with the command's tree %+v, with the whole tree %+v", args, got, want)
 		}
 	}
 }

@@ -44,7 +44,7 @@ func TestEditDistance(t *testing.T) {
 }
 
 func TestSuggest(t *testing.T) {
-	commands := commandList((&app{}).commands())
+	commands := commandList((&app{}).commands(""))
 	for typed, want := range map[string]string{
 		"lsit": "list", "lits": "list", "ad": "add", "dlete": "delete", "gte": "get", "improt": "import",
 		"exprot": "export", "rnu": "run", "cpy": "copy", "rendr": "render", "redcat": "redact", "hlep": "help",
@@ -179,7 +179,7 @@ func TestHelpCommand(t *testing.T) {
 			t.Errorf("%q differs from -h", args)
 		}
 	}
-	for _, c := range (&app{}).commands() {
+	for _, c := range (&app{}).commands("") {
 		want := h.run("", c.Name, "-h")
 		got := h.run("", "help", c.Name)
 		if got.code != 0 || got.stderr != "" || got.stdout != want.stdout {

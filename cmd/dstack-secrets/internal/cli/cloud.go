@@ -9,7 +9,6 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
-	"github.com/dstackai/dstack-secrets/backends"
 	"github.com/dstackai/dstack-secrets/internal/childio"
 	"github.com/dstackai/dstack-secrets/internal/plugin"
 	"github.com/dstackai/dstack-secrets/secrets"
@@ -18,22 +17,11 @@ import (
 // The cloud backend (S3, Google Cloud Storage, Azure Blob) runs in the
 // program dstack-secrets-cloud, installed beside dstack-secrets: its SDKs
 // are hundreds of packages whose initialisation would otherwise slow down
-// every command (package internal/plugin).
+// every command (package internal/plugin; backends.go).
 const (
 	cloudBackend = "cloud"
 	cloudSummary = "one age-encrypted object per repository in S3, Google Cloud Storage or Azure Blob, shared by a team"
 )
-
-// cloudProgram finds dstack-secrets-cloud; tests replace it.
-var cloudProgram = func() (string, error) { return plugin.LookPath(plugin.Program(cloudBackend)) }
-
-// registry returns the backends of the CLI: the built-in ones, linked in,
-// and the cloud backend, served by its program.
-func registry() *secrets.Registry {
-	r := backends.Registry()
-	r.Register(plugin.Backend(cloudBackend, cloudSummary, func() (string, error) { return cloudProgram() }))
-	return r
-}
 
 func (a *app) identityCommand() *ffcli.Command {
 	fs := a.newFlagSet("identity")
@@ -48,7 +36,7 @@ use (back it up). Send it to a member of the project, who adds you with
 'dstack-secrets share add KEY'.
 
 The cloud backend runs in the program dstack-secrets-cloud, installed beside
-dstack-secrets (go install ./cmd/dstack-secrets ./cmd/dstack-secrets-cloud).`,
+dstack-secrets (go install ./cmd/...).`,
 		FlagSet: fs,
 		Exec: func(ctx context.Context, args []string) error {
 			if _, err := a.positional(fs, args, 0, 0, "no arguments"); err != nil {
@@ -82,7 +70,7 @@ by the member who wrote them.
               bucket
 
 The cloud backend runs in the program dstack-secrets-cloud, installed beside
-dstack-secrets (go install ./cmd/dstack-secrets ./cmd/dstack-secrets-cloud).
+dstack-secrets (go install ./cmd/...).
 
 Positional Arguments:
   ACTION             list, add or remove

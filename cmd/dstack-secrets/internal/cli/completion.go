@@ -106,7 +106,7 @@ func (a *app) completions(ctx context.Context, words []string) (mode string, can
 		words = []string{""}
 	}
 	var showVersion bool
-	root, cmds := a.commandTree(&showVersion)
+	root, cmds := a.commandTree(&showVersion, "")
 	visible := commandList(cmds)
 	var (
 		cmd      *ffcli.Command

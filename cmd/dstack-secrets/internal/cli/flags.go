@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // newFlagSet returns a flag set with the global flags, which every command
@@ -124,10 +125,10 @@ func flagErrorText(fs *flag.FlagSet, err error, args []string) string {
 
 // longFlag matches an argument that is a long flag, such as --no-override:
 // lower-case letters and digits in words joined by single dashes.
-var longFlag = regexp.MustCompile(`^--[a-z0-9]+(-[a-z0-9]+)*$`)
+var longFlag = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^--[a-z0-9]+(-[a-z0-9]+)*$`) })
 
 // looksLikeFlag reports whether arg may be echoed as the name of a flag.
-func looksLikeFlag(arg string) bool { return len(arg) <= 40 && longFlag.MatchString(arg) }
+func looksLikeFlag(arg string) bool { return len(arg) <= 40 && longFlag().MatchString(arg) }
 
 // flagArgument returns the argument of args (before "--") that gave the
 // flag name, without any "=value": "--versoin" for "versoin".

@@ -10,8 +10,6 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/dstackai/dstack-secrets/backends/file"
-	"github.com/dstackai/dstack-secrets/backends/keyring"
-	"github.com/dstackai/dstack-secrets/backends/vault"
 	"github.com/dstackai/dstack-secrets/secrets"
 )
 
@@ -71,9 +69,9 @@ func environmentRows() []helpRow {
 		{repoEnvVar, "The repository, as --repo"},
 		{file.PassphraseEnvVar, "The passphrase of a file project with passphrase: true (else it is asked for at a terminal)"},
 		{file.PassphraseFDEnvVar, "A file descriptor (3 or more) to read that passphrase from instead, as with 3<file"},
-		{keyring.PasswordEnvVar, "The password of the keyring backend's encrypted-file keychain"},
-		{vault.RoleIDEnvVar, "The AppRole role id (vault backend, auth: approle)"},
-		{vault.SecretIDEnvVar, "The AppRole secret id (vault backend, auth: approle)"},
+		{keyringPasswordEnvVar, "The password of the keyring backend's encrypted-file keychain"},
+		{vaultRoleIDEnvVar, "The AppRole role id (vault backend, auth: approle)"},
+		{vaultSecretIDEnvVar, "The AppRole secret id (vault backend, auth: approle)"},
 		// cloud.SSHPassphraseEnvVar, written out: the CLI does not link the
 		// cloud backend's SDKs.
 		{"DSTACK_SECRETS_SSH_PASSPHRASE", "The passphrase of an encrypted SSH key used as the cloud backend's identity"},

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dstackai/dstack-secrets/secrets"
@@ -80,6 +81,11 @@ func (a *app) hintMoved(ctx context.Context, store secrets.Store, r secrets.Reso
 // the working tree (newest first), then those whose last path segments
 // match the current identity's (most matching segments first).
 func (a *app) candidates(current string, repos map[string]int) []candidate {
+	if len(repos) == 0 {
+		// No other repository holds secrets: nothing can be a candidate,
+		// and the working tree need not be looked at.
+		return nil
+	}
 	var out []candidate
 	add := func(id, why string) {
 		if n := repos[id]; n > 0 && !slices.ContainsFunc(out, func(c candidate) bool { return c.identity == id }) {
@@ -185,12 +191,12 @@ func orDot(dir string) string {
 	return dir
 }
 
-var plainWord = regexp.MustCompile(`^[A-Za-z0-9_./:@%+=,-]+$`)
+var plainWord = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_./:@%+=,-]+$`) })
 
 // shellWord quotes s for a POSIX shell when it needs quoting; control
 // characters are escaped (secrets.Printable), never printed raw.
 func shellWord(s string) string {
-	if plainWord.MatchString(s) {
+	if plainWord().MatchString(s) {
 		return s
 	}
 	return "'" + secrets.Printable(strings.ReplaceAll(s, "'", `'\''`)) + "'"
