@@ -1,28 +1,25 @@
 package cli
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/dstackai/dstack-secrets/backends"
 	"github.com/dstackai/dstack-secrets/backends/keyring"
 	"github.com/dstackai/dstack-secrets/backends/vault"
 	"github.com/dstackai/dstack-secrets/internal/plugin"
+	"github.com/dstackai/dstack-secrets/internal/plugin/plugintest"
 )
 
 // TestMain runs the tests and removes the plugin programs built for them.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if programs.dir != "" {
-		os.RemoveAll(programs.dir)
-	}
+	programs.Remove()
 	os.Exit(code)
 }
 
@@ -30,11 +27,9 @@ func TestMain(m *testing.M) {
 // built once, when a test first opens a project on one of those backends:
 // the tests run the CLI in-process, with the backends in their programs
 // as in the installed CLI.
-var programs struct {
-	once sync.Once
-	dir  string
-	err  error
-}
+var programs = plugintest.NewPrograms(
+	"github.com/dstackai/dstack-secrets/cmd/dstack-secrets-vault",
+	"github.com/dstackai/dstack-secrets/cmd/dstack-secrets-keyring")
 
 func init() {
 	vaultProgram = builtProgram(vaultBackend)
@@ -43,22 +38,11 @@ func init() {
 
 func builtProgram(backend string) func() (string, error) {
 	return func() (string, error) {
-		programs.once.Do(func() {
-			programs.dir, programs.err = os.MkdirTemp("", "dstack-secrets-cli-plugins-")
-			if programs.err != nil {
-				return
-			}
-			cmd := exec.Command("go", "build", "-o", programs.dir+string(filepath.Separator),
-				"github.com/dstackai/dstack-secrets/cmd/dstack-secrets-vault",
-				"github.com/dstackai/dstack-secrets/cmd/dstack-secrets-keyring")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				programs.err = fmt.Errorf("building the plugin programs: %v\n%s", err, out)
-			}
-		})
-		if programs.err != nil {
-			return "", programs.err
+		dir, err := programs.Dir()
+		if err != nil {
+			return "", err
 		}
-		p := filepath.Join(programs.dir, plugin.Program(backend))
+		p := filepath.Join(dir, plugin.Program(backend))
 		if runtime.GOOS == "windows" {
 			p += ".exe"
 		}
