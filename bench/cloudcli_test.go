@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dstackai/dstack-secrets/backends/cloud"
+	"github.com/dstackai/dstack-secrets/backends/cloud/cloudtest"
 	"github.com/dstackai/dstack-secrets/backends/vault"
 	"github.com/dstackai/dstack-secrets/bench/internal/seed"
 	"github.com/dstackai/dstack-secrets/secrets"
@@ -141,10 +142,13 @@ func BenchmarkCloudCLI(b *testing.B) {
 			})
 			b.Run("add", func(b *testing.B) {
 				// The floor rewrites a scratch copy of the store's object.
-				scratch := append(raw[:len(raw)-1:len(raw)-1], key+".floor")
+				// A fresh one each time: with -count the function runs
+				// again on the same bucket.
+				floorKey := key + "." + cloudtest.RandomName("floor")
+				scratch := append(raw[:len(raw)-1:len(raw)-1], floorKey)
 				cb := rawClient(b, s, bucket, key)
 				data, _ := cb.rawGet(b, ctx)
-				cb.rawPut(b, ctx, key+".floor", data, nil)
+				cb.rawPut(b, ctx, floorKey, data, nil)
 				var backend, floor time.Duration
 				i := 0
 				for b.Loop() {
