@@ -24,6 +24,11 @@ type Info struct {
 	// MaxSecrets caps the secrets of one repository (the project option
 	// max_secrets); 0 means the default, MaxSecrets.
 	MaxSecrets int
+	// CapacityChecked says that the store checks MaxSecrets and
+	// MaxStoreSize itself, as a store that another process serves behind
+	// its own Wrap (internal/plugin): Wrap then leaves that check, which
+	// lists the repository, to it.
+	CapacityChecked bool
 }
 
 // Locator is an optional interface for stores that can say where a secret

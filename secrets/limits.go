@@ -51,6 +51,9 @@ type capacity struct {
 // decryption), and a backend without one (Vault, the keychains: one read
 // per secret) is bounded by MaxSecrets only.
 func (c *checked) checkCapacity(ctx context.Context, values map[string]string) error {
+	if c.info.CapacityChecked {
+		return nil
+	}
 	added := 0
 	for n, v := range values {
 		added += len(n) + len(v)

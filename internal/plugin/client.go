@@ -91,6 +91,9 @@ func open(ctx context.Context, name string, executable func() (string, error), r
 		Env:     map[string][]byte{},
 		Prompt:  req.Env.Prompt != nil,
 		Timeout: req.Env.Timeout,
+
+		AllowUnsafeNames: req.AllowUnsafeNames,
+		MaxSecrets:       req.MaxSecrets,
 	}
 	for _, k := range info.Env {
 		if v := req.Env.Value(k); v != "" {
@@ -112,7 +115,10 @@ func open(ctx context.Context, name string, executable func() (string, error), r
 	// A store that is dropped without Close does not leave its program
 	// behind.
 	runtime.AddCleanup(s, func(c *conn) { c.abandon() }, c)
-	return secrets.Wrap(s, secrets.Info{Backend: req.Backend, Scope: req.Scope}), nil
+	// The program's store is behind secrets.Wrap already, which checks
+	// the repository's capacity with the project's limits: checking it
+	// here too would list the repository a second time on every write.
+	return secrets.Wrap(s, secrets.Info{Backend: req.Backend, Scope: req.Scope, CapacityChecked: true}), nil
 }
 
 // conn is a running program and the calls in flight to it.

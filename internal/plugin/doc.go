@@ -39,7 +39,10 @@
 //
 // open comes first and opens the one store the process serves; env holds
 // only the declared variables (values and the home directory in base64,
-// byte for byte). Its result lists the methods the store supports; the
+// byte for byte), and allow_unsafe_names and max_secrets carry the
+// project's options of those names, which the program's own checks
+// (secrets.Wrap) apply: the parent leaves the capacity check, which lists
+// the repository, to the program. Its result lists the methods the store supports; the
 // others are list, get, set, delete, create, get_all, set_many, locate and
 // close (see the table in methods.go: adding a method is one entry there
 // and one method of the parent's store). A request carries the deadline

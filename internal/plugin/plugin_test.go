@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -537,5 +538,58 @@ func TestOpenCancelledWhileStarting(t *testing.T) {
 	_, err := secrets.NewRegistry(Backend("fake", "", exe)).Open(ctx, secrets.OpenRequest{Scope: testScope, Backend: "fake"})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("open of a program that never greets: %v", err)
+	}
+}
+
+// TestProjectLimitsReachTheProgram: the project's allow_unsafe_names and
+// max_secrets are applied by the program's own checks (the CLI's side
+// leaves the capacity check to it).
+func TestProjectLimitsReachTheProgram(t *testing.T) {
+	ctx := context.Background()
+	open := func(req secrets.OpenRequest) secrets.Store {
+		t.Helper()
+		req.Scope, req.Backend = testScope, "file"
+		req.Options, req.Env = secrets.Options{"dir": t.TempDir()}, secrets.Env{HomeDir: t.TempDir()}
+		s, err := testBackends().Open(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { secrets.Close(s) })
+		return s
+	}
+	if err := open(secrets.OpenRequest{}).Set(ctx, "LD_PRELOAD", "x"); err == nil {
+		t.Errorf("LD_PRELOAD was stored without allow_unsafe_names")
+	}
+	if err := open(secrets.OpenRequest{AllowUnsafeNames: []string{"LD_PRELOAD"}}).Set(ctx, "LD_PRELOAD", "x"); err != nil {
+		t.Errorf("LD_PRELOAD with allow_unsafe_names: %v", err)
+	}
+	s := open(secrets.OpenRequest{MaxSecrets: 2})
+	if err := secrets.SetMany(ctx, s, map[string]string{"A": "1", "B": "2"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set(ctx, "C", "3"); !errors.Is(err, secrets.ErrLimit) {
+		t.Errorf("a third secret with max_secrets 2: %v, want ErrLimit", err)
+	}
+}
+
+// TestEveryErrorOfSecretsCrosses: every sentinel error of package secrets
+// is a kind of the protocol, so errors.Is works in the CLI as it does
+// in-process (a new sentinel must be added here and to errorKinds).
+func TestEveryErrorOfSecretsCrosses(t *testing.T) {
+	for _, err := range []error{
+		secrets.ErrNotFound, secrets.ErrExists, secrets.ErrInvalidName, secrets.ErrInvalidValue,
+		secrets.ErrInvalidScope, secrets.ErrNotInRepository, secrets.ErrUnknownProject,
+		secrets.ErrUnknownBackend, secrets.ErrInvalidConfig, secrets.ErrPermission,
+		secrets.ErrUnavailable, secrets.ErrConflict, secrets.ErrCorrupt, secrets.ErrAuth,
+		secrets.ErrClosed, secrets.ErrUnsafeName, secrets.ErrLimit,
+	} {
+		if !slices.ContainsFunc(errorKinds, func(k struct {
+			name string
+			err  error
+		}) bool {
+			return k.err == err
+		}) {
+			t.Errorf("%q is not a kind of the protocol (errorKinds)", err)
+		}
 	}
 }

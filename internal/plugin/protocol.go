@@ -93,6 +93,11 @@ type openParams struct {
 	Prompt bool `json:"prompt,omitempty"`
 	// Timeout is secrets.Env.Timeout, in nanoseconds.
 	Timeout time.Duration `json:"timeout,omitempty"`
+	// AllowUnsafeNames and MaxSecrets are the project's
+	// allow_unsafe_names and max_secrets (secrets.OpenRequest), which the
+	// program's own checks (secrets.Wrap) apply.
+	AllowUnsafeNames []string `json:"allow_unsafe_names,omitempty"`
+	MaxSecrets       int      `json:"max_secrets,omitempty"`
 }
 
 type scopeParams struct {
@@ -127,6 +132,8 @@ var errorKinds = []struct {
 	{"corrupt", secrets.ErrCorrupt},
 	{"auth", secrets.ErrAuth},
 	{"closed", secrets.ErrClosed},
+	{"unsafe_name", secrets.ErrUnsafeName},
+	{"limit", secrets.ErrLimit},
 	{"unsupported", errors.ErrUnsupported},
 	{"canceled", context.Canceled},
 	{"deadline_exceeded", context.DeadlineExceeded},

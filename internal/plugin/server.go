@@ -332,6 +332,9 @@ func (sv *server) open(ctx context.Context, raw json.RawMessage) (secrets.Store,
 		Backend: p.Backend,
 		Options: numbers(p.Options).(secrets.Options),
 		Env:     env,
+
+		AllowUnsafeNames: p.AllowUnsafeNames,
+		MaxSecrets:       p.MaxSecrets,
 	})
 	if err != nil {
 		return nil, openResult{}, err
