@@ -407,14 +407,24 @@ func NormalizeRepository(s string) (string, error) {
 	if !validHost(host) {
 		return "", fmt.Errorf("%w: repository host %q is not a host name or IP address", ErrInvalidScope, printableName(host))
 	}
-	p = strings.Trim(path.Clean("/"+strings.ReplaceAll(p, `\`, "/")), "/")
-	p = strings.TrimSuffix(p, ".git")
-	p = strings.Trim(p, "/")
+	// Clean the path until it stays the same, so that normalizing an
+	// identity again gives it back: one pass can leave what a second would
+	// change ("x.git.git", "x/..git", ".GIT" on a host whose paths are
+	// compared without case). It ends: a pass that changes the path
+	// shortens it, except once for case and back-slashes.
+	for {
+		q := strings.Trim(path.Clean("/"+strings.ReplaceAll(p, `\`, "/")), "/")
+		if caseInsensitiveHosts[host] {
+			q = strings.ToLower(q)
+		}
+		q = strings.Trim(strings.TrimSuffix(q, ".git"), "/")
+		if q == p {
+			break
+		}
+		p = q
+	}
 	if p == "" || p == "." {
 		return "", fmt.Errorf("%w: repository URL for host %s has no path (expected host/owner/repository)", ErrInvalidScope, host)
-	}
-	if caseInsensitiveHosts[host] {
-		p = strings.ToLower(p)
 	}
 	id := host + "/" + p
 	if id != strings.TrimSpace(id) {
