@@ -163,20 +163,7 @@ func (d *Document) Version() int { return d.st.version }
 // Repositories returns the repositories that hold at least one secret,
 // sorted.
 func (d *Document) Repositories() ([]string, error) {
-	var repos []string
-	if d.st.v1 != nil {
-		for r := range d.st.v1 {
-			repos = append(repos, r)
-		}
-	}
-	for _, te := range d.st.toc {
-		repos = append(repos, te.Repository)
-	}
-	for r := range d.edits {
-		repos = append(repos, r)
-	}
-	slices.Sort(repos)
-	repos = slices.Compact(repos)
+	repos := d.touchedRepositories()
 	out := repos[:0]
 	for _, r := range repos {
 		if _, edited := d.edits[r]; !edited {
@@ -495,4 +482,21 @@ func bytesToString(b []byte) string {
 		return ""
 	}
 	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// touchedRepositories returns, sorted and once each, every repository the
+// document stores (in either format) or has edits for, with secrets or not.
+func (d *Document) touchedRepositories() []string {
+	var repos []string
+	for r := range d.st.v1 {
+		repos = append(repos, r)
+	}
+	for _, te := range d.st.toc {
+		repos = append(repos, te.Repository)
+	}
+	for r := range d.edits {
+		repos = append(repos, r)
+	}
+	slices.Sort(repos)
+	return slices.Compact(repos)
 }

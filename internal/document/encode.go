@@ -198,18 +198,7 @@ func (d *Document) encode() (string, *state, error) {
 	// Every repository stored or edited; those left without secrets are
 	// dropped below, once their names are merged (Repositories would
 	// merge the names of every edited one once more to know it).
-	var repos []string
-	for r := range d.st.v1 {
-		repos = append(repos, r)
-	}
-	for _, te := range d.st.toc {
-		repos = append(repos, te.Repository)
-	}
-	for r := range d.edits {
-		repos = append(repos, r)
-	}
-	slices.Sort(repos)
-	repos = slices.Compact(repos)
+	repos := d.touchedRepositories()
 	outs := make([]outRepo, 0, len(repos))
 	var scratch []byte // new entries, made into strings at the end
 	type pending struct{ repo, part, from, to int }
