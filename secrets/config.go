@@ -239,8 +239,11 @@ func LoadConfig(path string) (*Config, error) {
 	return cfg, nil
 }
 
-// errNoProjects is the error of a configuration document without projects.
-var errNoProjects = fmt.Errorf("%w: the configuration defines no projects (is the file empty or cut short?); define one under \"projects:\", e.g. \"projects: {main: {backend: file}}\", or delete the file to use the implicit project %q (the local file store)", ErrInvalidConfig, DefaultProjectName)
+// errNoProjects is the error of a configuration document without projects
+// (built when needed: package initialisation is paid by every command).
+func errNoProjects() error {
+	return fmt.Errorf("%w: the configuration defines no projects (is the file empty or cut short?); define one under \"projects:\", e.g. \"projects: {main: {backend: file}}\", or delete the file to use the implicit project %q (the local file store)", ErrInvalidConfig, DefaultProjectName)
+}
 
 // ParseConfig parses and validates a configuration document. A document
 // that defines no projects (empty, only comments, or cut short like
@@ -253,11 +256,11 @@ func ParseConfig(data []byte) (*Config, error) {
 		return nil, fmt.Errorf("%w: not valid YAML: %s", ErrInvalidConfig, yamlErrorText(err))
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return nil, errNoProjects
+		return nil, errNoProjects()
 	}
 	root := doc.Content[0]
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
-		return nil, errNoProjects
+		return nil, errNoProjects()
 	}
 	if err := checkKeys(root, "the top level", "default_project", "projects"); err != nil {
 		return nil, err
@@ -307,7 +310,7 @@ func ParseConfig(data []byte) (*Config, error) {
 		if cfg.DefaultProject != "" {
 			return nil, fmt.Errorf("%w: default_project %q is not defined under projects, and no project is", ErrUnknownProject, cfg.DefaultProject)
 		}
-		return nil, errNoProjects
+		return nil, errNoProjects()
 	}
 	if cfg.DefaultProject != "" {
 		if _, ok := cfg.Projects[cfg.DefaultProject]; !ok {

@@ -225,13 +225,30 @@ func matchSection(header, section, subsection string) bool {
 	if name, sub, ok := strings.Cut(header, " "); ok {
 		sub = strings.TrimSpace(sub)
 		if len(sub) >= 2 && sub[0] == '"' && sub[len(sub)-1] == '"' {
-			sub = strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(sub[1 : len(sub)-1])
+			sub = unescapeSubsection(sub[1 : len(sub)-1])
 		}
 		return strings.EqualFold(name, section) && sub == subsection
 	}
 	// Deprecated [section.subsection] syntax: subsection is case-insensitive.
 	name, sub, ok := strings.Cut(header, ".")
 	return ok && strings.EqualFold(name, section) && strings.EqualFold(sub, subsection)
+}
+
+// unescapeSubsection undoes the escapes of a quoted subsection name as
+// git-config(1) reads them: \" is a quote, \\ a backslash, and a backslash
+// before any other character is dropped.
+func unescapeSubsection(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 func parseGitValue(v string) string {

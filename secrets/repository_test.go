@@ -171,6 +171,10 @@ func TestGitConfigSyntax(t *testing.T) {
 		"[Remote \"origin\"]\n\tURL=git@github.com:org/repo.git\n":                 "github.com/org/repo",
 		"[remote.origin]\n\turl = https://github.com/org/repo\n":                   "github.com/org/repo",
 		"[remote \"origin\"] url = https://github.com/org/repo\n":                  "github.com/org/repo",
+		// Escapes in a quoted subsection: \" and \\ are kept as the
+		// character, a backslash before any other character is dropped.
+		"[remote \"ori\\\"gin\"]\n\turl = https://wrong.example/x/y\n[remote \"\\o\\r\\igin\"]\n\turl = https://github.com/org/repo\n":                                     "github.com/org/repo",
+		"[remote \"origin\\\\\"]\n\turl = https://wrong.example/x/y\n[remote \"origin\"]\n\turl = https://github.com/org/repo\n":                                           "github.com/org/repo",
 		"; c\n# c\n[remote \"Origin\"]\n\turl = https://wrong.example/x/y\n[remote \"origin\"]\n\turl = https://github.com/org/repo\n\turl = https://second.example/a/b\n": "github.com/org/repo",
 	}
 	for cfg, want := range cases {
@@ -206,4 +210,38 @@ func FuzzNormalizeRepository(f *testing.F) {
 			t.Fatalf("not idempotent: %q -> %q -> %q (%v)", s, id, again, err)
 		}
 	})
+}
+
+// TestResolveDetected: Resolve returns the repository it detected on disk,
+// with its working tree, so that a program need not detect it again; a
+// repository named by its identity detects nothing.
+func TestResolveDetected(t *testing.T) {
+	top := t.TempDir()
+	makeRepo(t, top, "[remote \"origin\"]\n\turl = git@github.com:org/repo.git\n")
+	sub := filepath.Join(top, "sub")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	real, err := filepath.EvalSymlinks(top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := secrets.DefaultConfig()
+	want, err := secrets.DetectRepositoryInfo(sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ repo, dir string }{{"", sub}, {"./sub", top}, {real, ""}} {
+		r, err := secrets.Resolve(secrets.Target{Repository: tc.repo, Dir: tc.dir, Config: cfg})
+		if err != nil {
+			t.Fatalf("repo %q dir %q: %v", tc.repo, tc.dir, err)
+		}
+		if r.Detected != want || r.Detected.WorkTree != real || r.Scope.Repository != "github.com/org/repo" {
+			t.Errorf("repo %q dir %q: Detected %+v, repository %q; want %+v", tc.repo, tc.dir, r.Detected, r.Scope.Repository, want)
+		}
+	}
+	r, err := secrets.Resolve(secrets.Target{Repository: "github.com/org/repo", Dir: sub, Config: cfg})
+	if err != nil || r.Detected != (secrets.RepositoryInfo{}) {
+		t.Errorf("a repository named by its identity: Detected %+v, %v; want zero", r.Detected, err)
+	}
 }

@@ -47,6 +47,12 @@ type Resolved struct {
 	MaxSecrets int
 	// Env is the Target's Env, handed to the backend's opener.
 	Env Env
+	// Detected is the git repository found on disk when Target.Repository
+	// is empty or a directory: its identity is Scope.Repository, and its
+	// working tree lets a program recognise the repository's earlier
+	// identities without detecting it again. It is zero when the
+	// repository was named by a URL or an identity.
+	Detected RepositoryInfo
 }
 
 // Resolve loads the configuration and finds the project and repository of
@@ -65,12 +71,17 @@ func Resolve(t Target) (Resolved, error) {
 	if err != nil {
 		return Resolved{}, err
 	}
-	repo, err := ResolveRepository(t.Repository, t.Dir)
+	info, err := resolveRepository(t.Repository, t.Dir)
 	if err != nil {
 		return Resolved{}, err
 	}
+	detected := info
+	if info.WorkTree == "" {
+		detected = RepositoryInfo{}
+	}
 	return Resolved{
-		Scope:            Scope{Project: project, Repository: repo},
+		Scope:            Scope{Project: project, Repository: info.Identity},
+		Detected:         detected,
 		Backend:          pc.Backend,
 		Options:          pc.Options,
 		ConfigPath:       cfg.Path,
@@ -100,9 +111,18 @@ func (r *Registry) OpenResolved(ctx context.Context, res Resolved) (Store, error
 // are resolved against dir); "github.com/org/repo" is always an identity,
 // even if a directory of that name happens to exist.
 func ResolveRepository(repo, dir string) (string, error) {
+	info, err := resolveRepository(repo, dir)
+	return info.Identity, err
+}
+
+// resolveRepository is ResolveRepository with what detection found: the
+// working tree and path identity when the repository was found on disk,
+// only the identity when repo is a URL or an identity.
+func resolveRepository(repo, dir string) (RepositoryInfo, error) {
 	if repo != "" {
 		if !isPathLike(repo) {
-			return NormalizeRepository(repo)
+			id, err := NormalizeRepository(repo)
+			return RepositoryInfo{Identity: id}, err
 		}
 		p := repo
 		if !filepath.IsAbs(p) && dir != "" {
@@ -110,18 +130,18 @@ func ResolveRepository(repo, dir string) (string, error) {
 		}
 		fi, err := os.Stat(p)
 		if err != nil || !fi.IsDir() {
-			return "", fmt.Errorf("%w: --repo %s is not a directory; give a repository directory or a remote URL such as github.com/org/repo", ErrNotInRepository, Printable(repo))
+			return RepositoryInfo{}, fmt.Errorf("%w: --repo %s is not a directory; give a repository directory or a remote URL such as github.com/org/repo", ErrNotInRepository, Printable(repo))
 		}
-		return DetectRepository(p)
+		return DetectRepositoryInfo(p)
 	}
 	if dir == "" {
 		wd, err := os.Getwd()
 		if err != nil {
-			return "", fmt.Errorf("%w: cannot find the working directory: %v", ErrNotInRepository, err)
+			return RepositoryInfo{}, fmt.Errorf("%w: cannot find the working directory: %v", ErrNotInRepository, err)
 		}
 		dir = wd
 	}
-	return DetectRepository(dir)
+	return DetectRepositoryInfo(dir)
 }
 
 func isPathLike(s string) bool {

@@ -59,6 +59,11 @@ type Params struct {
 	// BuildInfo describes the binary for "version"; nil means
 	// debug.ReadBuildInfo.
 	BuildInfo func() (*debug.BuildInfo, bool)
+	// Exiting says that the process exits when Run returns, as it does
+	// from the command's main: "run" then leaves its signal handlers in
+	// place rather than paying to restore them (childio.Options.Exiting).
+	// Programs and tests that go on after Run leave it false.
+	Exiting bool
 }
 
 // app holds the state of one CLI invocation.
@@ -82,6 +87,11 @@ type app struct {
 	// completing is set during shell completion, which records nothing
 	// (see rememberWorkTree).
 	completing bool
+
+	// repoIndex is the repository index read from repoIndexPath, once
+	// (see index).
+	repoIndex     *repoIndex
+	repoIndexPath string
 
 	// noticed holds the notices already printed (see notice).
 	noticeMu sync.Mutex
@@ -407,7 +417,7 @@ func (a *app) withStore(ctx context.Context, fn func(secrets.Store, secrets.Reso
 	if err != nil {
 		return err
 	}
-	a.rememberWorkTree()
+	a.rememberWorkTree(r.Detected)
 	return a.withResolved(ctx, r, fn)
 }
 

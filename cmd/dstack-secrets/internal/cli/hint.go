@@ -45,7 +45,7 @@ func (a *app) hintMoved(ctx context.Context, store secrets.Store, r secrets.Reso
 	}
 	current := r.Scope.Repository
 	delete(repos, current)
-	cands := a.candidates(current, repos)
+	cands := a.candidates(current, r.Detected, repos)
 	if name != "" {
 		cands = a.holding(ctx, r, cands, name)
 	}
@@ -80,7 +80,7 @@ func (a *app) hintMoved(ctx context.Context, store secrets.Store, r secrets.Reso
 // identity before it had an origin remote), the identities recorded for
 // the working tree (newest first), then those whose last path segments
 // match the current identity's (most matching segments first).
-func (a *app) candidates(current string, repos map[string]int) []candidate {
+func (a *app) candidates(current string, detected secrets.RepositoryInfo, repos map[string]int) []candidate {
 	if len(repos) == 0 {
 		// No other repository holds secrets: nothing can be a candidate,
 		// and the working tree need not be looked at.
@@ -92,13 +92,10 @@ func (a *app) candidates(current string, repos map[string]int) []candidate {
 			out = append(out, candidate{identity: id, secrets: n, why: why})
 		}
 	}
-	if a.repoArgument() == "" {
-		dir := a.Dir
-		if info, err := secrets.DetectRepositoryInfo(orDot(dir)); err == nil {
-			add(info.PathIdentity, "this working tree's path, its identity without an origin remote")
-			for _, id := range a.recorded(info.WorkTree) {
-				add(id, "an earlier identity of this working tree")
-			}
+	if a.repoArgument() == "" && detected.WorkTree != "" {
+		add(detected.PathIdentity, "this working tree's path, its identity without an origin remote")
+		for _, id := range a.recorded(detected.WorkTree) {
+			add(id, "an earlier identity of this working tree")
 		}
 	}
 	type scored struct {
@@ -181,14 +178,6 @@ func (a *app) repoArgument() string {
 		return a.repo
 	}
 	return a.Getenv(repoEnvVar)
-}
-
-// orDot is dir, or "." when it is empty.
-func orDot(dir string) string {
-	if dir == "" {
-		return "."
-	}
-	return dir
 }
 
 var plainWord = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_./:@%+=,-]+$`) })

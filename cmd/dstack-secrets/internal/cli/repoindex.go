@@ -58,6 +58,16 @@ func (a *app) indexPath() (string, error) {
 	return filepath.Join(home, ".dstack", repoIndexFile), nil
 }
 
+// index returns the index at path, read once per invocation: remember and
+// the hint of the same command both look at it, and only remember changes
+// it (in memory and on disk alike).
+func (a *app) index(path string) *repoIndex {
+	if a.repoIndex == nil || a.repoIndexPath != path {
+		a.repoIndex, a.repoIndexPath = a.loadIndex(path), path
+	}
+	return a.repoIndex
+}
+
 // loadIndex reads the index; a missing one is empty, and a damaged one is
 // empty after a warning.
 func (a *app) loadIndex(path string) *repoIndex {
@@ -80,22 +90,70 @@ func (a *app) loadIndex(path string) *repoIndex {
 		a.warnIndex(path, fmt.Sprintf("larger than %d bytes", indexMaxSize))
 		return empty
 	}
-	var idx repoIndex
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&idx); err != nil || idx.Version != indexVersion || idx.WorkTrees == nil {
-		why := "not an index of this version"
-		if err != nil {
-			why = "not valid JSON"
-		}
+	idx, why := parseIndex(data)
+	if idx == nil {
 		a.warnIndex(path, why)
 		return empty
 	}
-	for tree, t := range idx.WorkTrees {
-		if t == nil {
-			delete(idx.WorkTrees, tree)
-		}
+	return idx
+}
+
+// parseIndex decodes an index document, or says why it is not one. It
+// decodes into generic values and checks their shape by hand: a first
+// decoding into the structs costs encoding/json's reflection set-up, which
+// every command that opens a store would pay (about 0.1 ms, half of what
+// "list" on an empty store costs beyond a Go program that does nothing).
+// Trees without a value are dropped.
+func parseIndex(data []byte) (*repoIndex, string) {
+	var doc any
+	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+		return nil, "not valid JSON"
 	}
-	return &idx
+	const wrong = "not an index of this version"
+	top, ok := doc.(map[string]any)
+	if !ok || top["version"] != float64(indexVersion) {
+		return nil, wrong
+	}
+	trees, ok := top["worktrees"].(map[string]any)
+	if !ok {
+		return nil, wrong
+	}
+	idx := &repoIndex{Version: indexVersion, WorkTrees: make(map[string]*indexTree, len(trees))}
+	for tree, v := range trees {
+		if v == nil {
+			continue
+		}
+		fields, ok := v.(map[string]any)
+		if !ok {
+			return nil, wrong
+		}
+		t := &indexTree{}
+		switch ids := fields["identities"].(type) {
+		case nil:
+		case []any:
+			for _, id := range ids {
+				s, ok := id.(string)
+				if !ok {
+					return nil, wrong
+				}
+				t.Identities = append(t.Identities, s)
+			}
+		default:
+			return nil, wrong
+		}
+		switch u := fields["updated"].(type) {
+		case nil:
+		case string:
+			var err error
+			if t.Updated, err = time.Parse(time.RFC3339Nano, u); err != nil {
+				return nil, wrong
+			}
+		default:
+			return nil, wrong
+		}
+		idx.WorkTrees[tree] = t
+	}
+	return idx, ""
 }
 
 func (a *app) warnIndex(path, why string) {
@@ -103,15 +161,14 @@ func (a *app) warnIndex(path, why string) {
 }
 
 // rememberWorkTree records the identity of the working tree that contains
-// the working directory, when the repository was not named by --repo or
-// $DSTACK_SECRETS_REPO and this is not shell completion.
-func (a *app) rememberWorkTree() {
+// the working directory, as Resolve detected it, when the repository was
+// not named by --repo or $DSTACK_SECRETS_REPO and this is not shell
+// completion.
+func (a *app) rememberWorkTree(detected secrets.RepositoryInfo) {
 	if a.completing || a.repoArgument() != "" {
 		return
 	}
-	if info, err := secrets.DetectRepositoryInfo(orDot(a.Dir)); err == nil {
-		a.remember(info)
-	}
+	a.remember(detected)
 }
 
 // remember records that the working tree of info has info.Identity, when
@@ -125,7 +182,7 @@ func (a *app) remember(info secrets.RepositoryInfo) {
 	if err != nil {
 		return
 	}
-	idx := a.loadIndex(path)
+	idx := a.index(path)
 	t := idx.WorkTrees[info.WorkTree]
 	if t != nil && slices.Contains(t.Identities, info.Identity) {
 		return
@@ -163,7 +220,7 @@ func (a *app) recorded(workTree string) []string {
 	if err != nil || workTree == "" {
 		return nil
 	}
-	t := a.loadIndex(path).WorkTrees[workTree]
+	t := a.index(path).WorkTrees[workTree]
 	if t == nil {
 		return nil
 	}

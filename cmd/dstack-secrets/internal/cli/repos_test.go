@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/dstackai/dstack-secrets/backends/file"
 	"github.com/dstackai/dstack-secrets/secrets"
@@ -259,16 +260,24 @@ func TestRepositoryIndex(t *testing.T) {
 
 // BenchmarkRememberWorkTree measures what every command that opens a
 // store pays for the repository index when nothing changes (the working
-// tree's identity is known): BenchmarkListCommand is the whole "list" it
-// is part of.
+// tree's identity is known): reading the index once, in a new invocation
+// (the repository itself is detected by Resolve, outside this measure).
+// BenchmarkListCommand is the whole "list" it is part of.
 func BenchmarkRememberWorkTree(b *testing.B) {
 	h := benchHarness(b)
-	a := &app{Params: Params{HomeDir: h.home, Dir: h.repo, Stderr: &bytes.Buffer{}, Getenv: func(string) string { return "" }}}
-	a.env = secrets.Env{HomeDir: h.home}
-	a.rememberWorkTree()
+	info, err := secrets.DetectRepositoryInfo(h.repo)
+	if err != nil {
+		b.Fatal(err)
+	}
+	newApp := func() *app {
+		a := &app{Params: Params{HomeDir: h.home, Dir: h.repo, Stderr: &bytes.Buffer{}, Getenv: func(string) string { return "" }}}
+		a.env = secrets.Env{HomeDir: h.home}
+		return a
+	}
+	newApp().rememberWorkTree(info)
 	b.ResetTimer()
 	for b.Loop() {
-		a.rememberWorkTree()
+		newApp().rememberWorkTree(info)
 	}
 }
 
@@ -295,4 +304,55 @@ func benchHarness(b *testing.B) *harness {
 	h := &harness{home: b.TempDir(), repo: filepath.Join(b.TempDir(), "repo")}
 	gitInit(b, h.repo, "git@github.com:org/repo.git")
 	return h
+}
+
+// TestParseIndex checks the hand-written decoding of the repository index
+// against what writeIndex writes, and its refusals of other shapes.
+func TestParseIndex(t *testing.T) {
+	when := time.Date(2026, 12, 1, 21, 18, 56, 687857483, time.UTC)
+	want := &repoIndex{Version: indexVersion, WorkTrees: map[string]*indexTree{
+		"/w/a": {Identities: []string{"github.com/o/a", "/w/a"}, Updated: when},
+		"/w/b": {Identities: []string{"github.com/o/b"}, Updated: when.Truncate(time.Second)},
+	}}
+	path := filepath.Join(t.TempDir(), repoIndexFile)
+	if err := writeIndex(path, want); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, why := parseIndex(data)
+	if got == nil {
+		t.Fatalf("writeIndex's output refused: %s", why)
+	}
+	if len(got.WorkTrees) != len(want.WorkTrees) {
+		t.Fatalf("%d trees, want %d", len(got.WorkTrees), len(want.WorkTrees))
+	}
+	for tree, w := range want.WorkTrees {
+		g := got.WorkTrees[tree]
+		if g == nil || !slices.Equal(g.Identities, w.Identities) || !g.Updated.Equal(w.Updated) {
+			t.Errorf("tree %s: got %+v, want %+v", tree, g, w)
+		}
+	}
+	if got, _ := parseIndex([]byte(`{"version": 1, "worktrees": {"/w/a": null, "/w/b": {}}}`)); got == nil || len(got.WorkTrees) != 1 || got.WorkTrees["/w/b"] == nil {
+		t.Errorf("a tree without a value is dropped and an empty one kept: %+v", got)
+	}
+	for doc, why := range map[string]string{
+		`{"version": 1, "worktrees": {`:          "not valid JSON",
+		`[]`:                                     "not an index of this version",
+		`{"version": 2, "worktrees": {}}`:        "not an index of this version",
+		`{"version": "1", "worktrees": {}}`:      "not an index of this version",
+		`{"version": 1}`:                         "not an index of this version",
+		`{"version": 1, "worktrees": []}`:        "not an index of this version",
+		`{"version": 1, "worktrees": {"/w": 3}}`: "not an index of this version",
+		`{"version": 1, "worktrees": {"/w": {"identities": "x"}}}`:      "not an index of this version",
+		`{"version": 1, "worktrees": {"/w": {"identities": [1]}}}`:      "not an index of this version",
+		`{"version": 1, "worktrees": {"/w": {"updated": "yesterday"}}}`: "not an index of this version",
+		`{"version": 1, "worktrees": {"/w": {"updated": 1733087936}}}`:  "not an index of this version",
+	} {
+		if got, gotWhy := parseIndex([]byte(doc)); got != nil || gotWhy != why {
+			t.Errorf("%s: got %+v, %q; want refused as %q", doc, got, gotWhy, why)
+		}
+	}
 }
