@@ -28,7 +28,7 @@ func main() {
 	// Decrypted secrets never end up in a core dump (see package nocore);
 	// run's command gets the process's limits back.
 	_ = nocore.Disable()
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, true))
 }
 
 // run is the whole CLI with its standard streams injected; the process
@@ -40,7 +40,9 @@ func main() {
 // number. A second signal ends the process at once. "run" is left alone:
 // it forwards the signals to its child; so are the commands that only
 // read, which the signals end at once (cli.HandlesInterrupts).
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+//
+// exiting says that the process exits when run returns (cli.Params.Exiting).
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, exiting bool) int {
 	var got atomic.Value
 	if cli.HandlesInterrupts(cli.CommandName(args)) {
 		var cancel context.CancelCauseFunc
@@ -48,7 +50,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		defer cancel(nil)
 		sigs := make(chan os.Signal, 1)
 		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-		defer signal.Stop(sigs)
+		if !exiting {
+			// Restoring a signal costs a round trip with the runtime's
+			// signal thread; a process about to exit need not.
+			defer signal.Stop(sigs)
+		}
 		go func() {
 			select {
 			case sig := <-sigs:
@@ -63,7 +69,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			}
 		}()
 	}
-	code := cli.Run(ctx, args, cli.Params{Stdin: stdin, Stdout: stdout, Stderr: stderr})
+	code := cli.Run(ctx, args, cli.Params{Stdin: stdin, Stdout: stdout, Stderr: stderr, Exiting: exiting})
 	if sig, ok := got.Load().(syscall.Signal); ok && code != cli.ExitOK {
 		return 128 + int(sig)
 	}

@@ -34,7 +34,7 @@ func TestHelperCLI(t *testing.T) {
 			break
 		}
 	}
-	os.Exit(run(context.Background(), args, os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(run(context.Background(), args, os.Stdin, os.Stdout, os.Stderr, true))
 }
 
 // cliProcess starts the CLI as a separate process in a fresh home and

@@ -35,10 +35,18 @@ func TestMain(m *testing.M) {
 func helper() int {
 	r := redact.New(map[string]string{"SECRET": os.Getenv("SECRET")}, redact.Options{})
 	cmd := exec.Command("sh", "-c", os.Getenv("CHILDIO_TEST_SCRIPT"))
-	code, err := Run(context.Background(), cmd, Options{Redactor: r, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
+	exiting := os.Getenv("CHILDIO_TEST_EXITING") == "1"
+	code, err := Run(context.Background(), cmd, Options{Redactor: r, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Exiting: exiting})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		return 100
+	}
+	if os.Getenv("CHILDIO_TEST_TERM_AFTER") == "1" {
+		// SIGTERM ourselves once Run has returned: fatal when Run restored
+		// its disposition, ignored when Exiting left the handler in place.
+		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		time.Sleep(500 * time.Millisecond)
+		return 42
 	}
 	return code
 }
@@ -226,6 +234,31 @@ func TestRunPassesSignalsOn(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "got-term") {
 		t.Errorf("the command did not get SIGTERM: %q", out.String())
+	}
+}
+
+// TestRunRestoresSignals: after Run, a SIGTERM kills the process again,
+// unless Options.Exiting left the forwarding handlers installed (the
+// process exits anyway; restoring them costs a round trip per signal).
+func TestRunRestoresSignals(t *testing.T) {
+	for _, exiting := range []bool{false, true} {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "CHILDIO_TEST_HELPER=1", "CHILDIO_TEST_SCRIPT=exit 0", "CHILDIO_TEST_TERM_AFTER=1")
+		if exiting {
+			cmd.Env = append(cmd.Env, "CHILDIO_TEST_EXITING=1")
+		}
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("exiting=%v: the helper: %v", exiting, err)
+		}
+		ws := ee.Sys().(syscall.WaitStatus)
+		switch {
+		case !exiting && !(ws.Signaled() && ws.Signal() == syscall.SIGTERM):
+			t.Errorf("exiting=false: the helper was not killed by SIGTERM after Run (status %v): Run did not restore the signal", ws)
+		case exiting && ws.ExitStatus() != 42:
+			t.Errorf("exiting=true: the helper did not survive SIGTERM after Run (status %v)", ws)
+		}
 	}
 }
 

@@ -247,7 +247,7 @@ func (a *app) runChild(ctx context.Context, args []string, env []string, redacto
 	cmd.Args[0] = args[0]
 	cmd.Env = env
 	cmd.WaitDelay = runWaitDelay
-	code, err := childio.Run(ctx, cmd, childio.Options{Redactor: redactor, Stdin: a.Stdin, Stdout: a.Stdout, Stderr: a.Stderr, Start: nocore.Start})
+	code, err := childio.Run(ctx, cmd, childio.Options{Redactor: redactor, Stdin: a.Stdin, Stdout: a.Stdout, Stderr: a.Stderr, Start: nocore.Start, Exiting: a.Exiting})
 	var se *childio.StartError
 	switch {
 	case errors.As(err, &se):
