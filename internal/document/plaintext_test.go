@@ -132,3 +132,32 @@ func TestParseFormats(t *testing.T) {
 		t.Error("a failed Encode dropped the edits")
 	}
 }
+
+// TestParseTOCShapes: the first line is accepted only in the form the
+// encoder writes; any other JSON of another shape is corrupt, never a
+// zero entry.
+func TestParseTOCShapes(t *testing.T) {
+	const size = 1 << 20
+	good := `{"format":"dstack-secrets/file/v2","toc":[{"repository":"a","secrets":1,"index":[200,10],"entries":[210,10]}],` + "\n"
+	toc, err := parseTOC(good, size)
+	if err != nil || len(toc) != 1 || toc[0] != (tocEntry{Repository: "a", Secrets: 1, Index: [2]int64{200, 10}, Entries: [2]int64{210, 10}}) {
+		t.Fatalf("the written form: %+v, %v", toc, err)
+	}
+	for _, line := range []string{
+		`{"format":"dstack-secrets/file/v2","toc":[{"repository":1,"secrets":1,"index":[200,10],"entries":[210,10]}],`,
+		`{"format":"dstack-secrets/file/v2","toc":[{"repository":"a","secrets":"1","index":[200,10],"entries":[210,10]}],`,
+		`{"format":"dstack-secrets/file/v2","toc":[{"repository":"a","secrets":1.5,"index":[200,10],"entries":[210,10]}],`,
+		`{"format":"dstack-secrets/file/v2","toc":[{"repository":"a","secrets":1,"index":[200],"entries":[210,10]}],`,
+		`{"format":"dstack-secrets/file/v2","toc":[{"repository":"a","secrets":1,"index":[200,10,1],"entries":[210,10]}],`,
+		`{"format":"dstack-secrets/file/v2","toc":[{"repository":"a","secrets":1,"index":[200,10]}],`,
+		`{"format":"dstack-secrets/file/v2","toc":[{"repository":"a","secrets":1,"index":[200,10],"entries":[210,10],"x":1}],`,
+		`{"format":"dstack-secrets/file/v2","toc":[{"secrets":1,"repository":"a","index":[200,10],"entries":[210,10]}],`,
+		`{"format":"dstack-secrets/file/v2","toc":{"repository":"a"}],`,
+		`{"format":"dstack-secrets/file/v2","toc":[null],`,
+		`{"format":"dstack-secrets/file/v2","toc":[{"repository":"a","secrets":99999999999999999999,"index":[200,10],"entries":[210,10]}],`,
+	} {
+		if toc, err := parseTOC(line+"\n", size); err == nil || !errors.Is(err, secrets.ErrCorrupt) {
+			t.Errorf("%s: got %+v, %v; want corrupt", line, toc, err)
+		}
+	}
+}
