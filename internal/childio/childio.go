@@ -233,10 +233,11 @@ func exitStatus(err error) (int, error) {
 // the foreground: the signal then came from the keyboard (Ctrl-C, Ctrl-\),
 // which sent it to the command too. On a pseudo-terminal the command never
 // shares ours (in raw mode, Ctrl-C reaches it as a byte through its own
-// terminal), so they are always passed on. SIGWINCH is passed on when the
-// command shares our terminal; on a pseudo-terminal the new size is set on
-// it instead, which signals the command. Elsewhere than on unix, only
-// os.Interrupt is passed on.
+// terminal), so they are always passed on. SIGWINCH is not caught: a
+// command that shares our terminal is in our process group, to which the
+// terminal sends it; on a pseudo-terminal the new size is set on it
+// instead (startTTY catches SIGWINCH for that), which signals the command.
+// Elsewhere than on unix, only os.Interrupt is passed on.
 func Run(ctx context.Context, cmd *exec.Cmd, opts Options) (int, error) {
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwardedSignals...)
@@ -254,11 +255,7 @@ func Run(ctx context.Context, cmd *exec.Cmd, opts Options) (int, error) {
 		for {
 			select {
 			case sig := <-sigs:
-				if c.Terminal() {
-					if sig == sigWinch {
-						continue // the pseudo-terminal's resize signals it
-					}
-				} else if (sig == os.Interrupt || sig == sigQuit) && terminalSentToGroup(opts) {
+				if !c.Terminal() && (sig == os.Interrupt || sig == sigQuit) && terminalSentToGroup(opts) {
 					continue // the terminal (Ctrl-C, Ctrl-\) sent it to the command too
 				}
 				_ = cmd.Process.Signal(sig)

@@ -12,8 +12,8 @@ import (
 // forwardedSignals are the signals Run passes on to the command.
 var forwardedSignals = []os.Signal{os.Interrupt}
 
-// sigQuit and sigWinch do not exist here.
-var sigQuit, sigWinch os.Signal
+// sigQuit does not exist here.
+var sigQuit os.Signal
 
 // isTerminal reports whether f is a terminal (a console).
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
