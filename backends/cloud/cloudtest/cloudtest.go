@@ -53,16 +53,7 @@ func require(t testing.TB, what, how string) {
 // S3 returns the versitygw server of scripts/services/s3.sh.
 func S3(t testing.TB) Server {
 	t.Helper()
-	e := os.Getenv("DSTACK_SECRETS_TEST_S3_ENDPOINT")
-	if e == "" {
-		require(t, "S3 server (versitygw)", "source scripts/services/s3.sh && s3_install && s3_start")
-	}
-	return Server{Name: "s3", Endpoint: e, Bin: os.Getenv("DSTACK_SECRETS_TEST_S3_BIN"), Env: map[string]string{
-		"AWS_ACCESS_KEY_ID":         os.Getenv("DSTACK_SECRETS_TEST_S3_ACCESS_KEY"),
-		"AWS_SECRET_ACCESS_KEY":     os.Getenv("DSTACK_SECRETS_TEST_S3_SECRET_KEY"),
-		"AWS_REGION":                "us-east-1",
-		"AWS_EC2_METADATA_DISABLED": "true",
-	}}
+	return s3Server(t, "s3", "S3", "S3 server (versitygw)", "source scripts/services/s3.sh && s3_install && s3_start")
 }
 
 // SeaweedFS returns the single-node SeaweedFS (`weed mini`, S3 gateway) of
@@ -70,13 +61,22 @@ func S3(t testing.TB) Server {
 // URLs and its client is S3Client.
 func SeaweedFS(t testing.TB) Server {
 	t.Helper()
-	e := os.Getenv("DSTACK_SECRETS_TEST_SEAWEEDFS_ENDPOINT")
+	return s3Server(t, "seaweedfs", "SEAWEEDFS", "SeaweedFS S3 server", "source scripts/services/seaweedfs.sh && seaweedfs_install && seaweedfs_start")
+}
+
+// s3Server returns the S3 server that a service script describes in
+// DSTACK_SECRETS_TEST_<prefix>_{ENDPOINT,BIN,ACCESS_KEY,SECRET_KEY}; what
+// and how say, when it is missing, what it is and how to start it.
+func s3Server(t testing.TB, name, prefix, what, how string) Server {
+	t.Helper()
+	env := func(key string) string { return os.Getenv("DSTACK_SECRETS_TEST_" + prefix + "_" + key) }
+	e := env("ENDPOINT")
 	if e == "" {
-		require(t, "SeaweedFS S3 server", "source scripts/services/seaweedfs.sh && seaweedfs_install && seaweedfs_start")
+		require(t, what, how)
 	}
-	return Server{Name: "seaweedfs", Endpoint: e, Bin: os.Getenv("DSTACK_SECRETS_TEST_SEAWEEDFS_BIN"), Env: map[string]string{
-		"AWS_ACCESS_KEY_ID":         os.Getenv("DSTACK_SECRETS_TEST_SEAWEEDFS_ACCESS_KEY"),
-		"AWS_SECRET_ACCESS_KEY":     os.Getenv("DSTACK_SECRETS_TEST_SEAWEEDFS_SECRET_KEY"),
+	return Server{Name: name, Endpoint: e, Bin: env("BIN"), Env: map[string]string{
+		"AWS_ACCESS_KEY_ID":         env("ACCESS_KEY"),
+		"AWS_SECRET_ACCESS_KEY":     env("SECRET_KEY"),
 		"AWS_REGION":                "us-east-1",
 		"AWS_EC2_METADATA_DISABLED": "true",
 	}}
