@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/dstackai/dstack-secrets/backends/file"
@@ -175,4 +176,24 @@ func (s *sandbox) seed(n int, value func(i int) string) {
 func (s *sandbox) tempFiles() []string {
 	m, _ := filepath.Glob(filepath.Join(s.storeDir(), ".*.tmp-*"))
 	return m
+}
+
+// writeUntilStopped starts writers goroutines, each calling write(w, i)
+// with its number w and i = 0, 1, 2, ... until stop is closed; wg counts
+// them, so that closing stop and then wg.Wait ends the writing.
+func writeUntilStopped(wg *sync.WaitGroup, stop <-chan struct{}, writers int, write func(w, i int)) {
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				write(w, i)
+			}
+		}()
+	}
 }

@@ -376,23 +376,12 @@ func TestSeaweedFSFailover(t *testing.T) {
 		ops = append(ops, op)
 		mu.Unlock()
 	}
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				name := fmt.Sprintf("W%d_%05d", w, i)
-				st := time.Since(begin)
-				err := stores[w].Set(ctx, name, "value of "+name)
-				record(weedOp{w, name, st, time.Since(begin), err})
-			}
-		}()
-	}
+	writeUntilStopped(&wg, stop, writers, func(w, i int) {
+		name := fmt.Sprintf("W%d_%05d", w, i)
+		st := time.Since(begin)
+		err := stores[w].Set(ctx, name, "value of "+name)
+		record(weedOp{w, name, st, time.Since(begin), err})
+	})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

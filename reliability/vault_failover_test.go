@@ -218,37 +218,26 @@ func TestVaultFailover(t *testing.T) {
 			)
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
-			for w := range writers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := 0; ; i++ {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						name := fmt.Sprintf("W%d_%04d", w, i)
-						cmd := s.command(context.Background(), "", "add", name, "value of "+name)
-						var errb bytes.Buffer
-						cmd.Stderr = &errb
-						mu.Lock()
-						after := killedAt > 0
-						mu.Unlock()
-						st := time.Since(begin)
-						err := cmd.Run()
-						code := 0
-						if ee, ok := err.(*exec.ExitError); ok {
-							code = ee.ExitCode()
-						} else if err != nil {
-							code = -1
-						}
-						mu.Lock()
-						cmds = append(cmds, command{name, st, time.Since(begin), code, errb.String(), after})
-						mu.Unlock()
-					}
-				}()
-			}
+			writeUntilStopped(&wg, stop, writers, func(w, i int) {
+				name := fmt.Sprintf("W%d_%04d", w, i)
+				cmd := s.command(context.Background(), "", "add", name, "value of "+name)
+				var errb bytes.Buffer
+				cmd.Stderr = &errb
+				mu.Lock()
+				after := killedAt > 0
+				mu.Unlock()
+				st := time.Since(begin)
+				err := cmd.Run()
+				code := 0
+				if ee, ok := err.(*exec.ExitError); ok {
+					code = ee.ExitCode()
+				} else if err != nil {
+					code = -1
+				}
+				mu.Lock()
+				cmds = append(cmds, command{name, st, time.Since(begin), code, errb.String(), after})
+				mu.Unlock()
+			})
 			time.Sleep(3 * time.Second)
 			active := c.active()
 			if active < 0 {
